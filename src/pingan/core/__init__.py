@@ -1,0 +1,1 @@
+"""What every desk needs and nothing desk-specific: settings, database, bus, auth, audit, privacy."""

@@ -1,0 +1,1 @@
+"""Users, roles, jurisdictions, logins, tokens and partner API keys."""

@@ -1,0 +1,103 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable), settings, apps."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PINGAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _postgres_reason() -> str | None:
+    """Why PostgreSQL tests cannot run here, or None when they can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    dsn = POSTGRES_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(dsn, connect_timeout=2):
+            return None
+    except Exception as exc:
+        return f"PostgreSQL unreachable at {dsn}: {type(exc).__name__}"
+
+
+_PG_REASON = _postgres_reason()
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    """Whether the local PostgreSQL answers."""
+    return _PG_REASON is None
+
+
+def make_postgres_database() -> str:
+    """Create an empty, uniquely named PostgreSQL database and return its URL."""
+    import psycopg
+
+    name = f"pingan_t_{uuid.uuid4().hex[:12]}"
+    dsn = POSTGRES_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop a database made by :func:`make_postgres_database`."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    dsn = POSTGRES_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL: a SQLite file, and (second run) a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pingan.db'}"
+        return
+    if _PG_REASON is not None:
+        pytest.skip(_PG_REASON)
+    url = make_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[object]:
+    """A :class:`pingan.core.db.Database` with every table of every module created."""
+    from pingan.assembly import load_modules
+    from pingan.core.db import Base, Database
+
+    load_modules()  # imports every module's models into the one metadata
+    db = Database(database_url)
+    Base.metadata.create_all(db.engine)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> object:
+    """Settings for an isolated platform: its own data dir and database, simulator off."""
+    from pingan.core.settings import Settings
+
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        sim={"enabled": False},  # type: ignore[arg-type]
+    )
