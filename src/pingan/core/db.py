@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, NullPool, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -66,28 +66,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """An engine for ``url`` with the platform's connection settings."""
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, pooled: bool = True
+) -> Engine:
+    """An engine for ``url`` with the platform's connection settings.
+
+    ``pooled=False`` opens a connection per use (migrations, short CLI commands).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10}
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            **({} if pooled else {"poolclass": NullPool}),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not pooled:
+        return create_engine(url, echo=echo, poolclass=NullPool)
     return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True)
 
 
 class Database:
     """An engine and its session factory."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10, pooled: bool = True
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo, pool_size=pool_size)
+        self.engine = make_engine(url, echo=echo, pool_size=pool_size, pooled=pooled)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -7,8 +7,6 @@ simulator) starts in the app's lifespan.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,16 +18,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from pingan import __version__
-from pingan.assembly import load_modules
-from pingan.core.auth.permissions import register_permissions
-from pingan.core.bus import make_bus
-from pingan.core.db import Database
 from pingan.core.deps import get_language
 from pingan.core.errors import PinganError
 from pingan.core.i18n import translate
-from pingan.core.module import Context, Module
-from pingan.core.outbox import OutboxRelay, idempotent_handler
 from pingan.core.settings import Settings, get_settings
+from pingan.runtime import Runtime
 from pingan.web.feed import LiveFeed
 from pingan.web.page import mount_page
 
@@ -78,17 +71,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-async def _run_job(ctx: Context, name: str, interval_s: float, fn: Any) -> None:
-    while True:
-        try:
-            await fn(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failing job must not stop the others; it is logged and retried
-            log.exception("job %s failed", name)
-        await asyncio.sleep(interval_s)
-
-
 def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
     """Build the platform's web app.
 
@@ -96,49 +78,19 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     simulator (tests that drive those by hand).
     """
     settings = settings or get_settings()
-    db = Database(settings.database_url_resolved, echo=settings.db.echo,
-                  pool_size=settings.db.pool_size)
-    bus = make_bus(settings.bus)
-    ctx = Context(settings=settings, db=db, bus=bus)
-    modules: list[Module] = load_modules()
-    for m in modules:
-        register_permissions(m.permissions)
-    relay = OutboxRelay(db, bus, interval_s=settings.bus.relay_interval_s)
+    runtime = Runtime(settings)
     feed = LiveFeed()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks: list[asyncio.Task[Any]] = []
-        await bus.start()
-        app.state.bus_ready = True
-        if background:
-            await bus.subscribe(">", None, feed.publish)
-            for m in modules:
-                for sub in m.subscriptions:
-                    await bus.subscribe(sub.pattern, sub.durable, idempotent_handler(ctx, sub))
-            relay.install()
-            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-            for m in modules:
-                for job in m.jobs:
-                    tasks.append(
-                        asyncio.create_task(_run_job(ctx, job.name, job.interval_s, job.run),
-                                            name=f"job-{job.name}")
-                    )
-            if settings.sim.enabled:
-                from pingan.sim.runner import start_demo_simulation
-
-                tasks.append(asyncio.create_task(start_demo_simulation(ctx), name="simulator"))
+        await runtime.start(
+            background=background, simulate=background and settings.sim.enabled,
+            live_feed=feed.publish,
+        )
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            relay.uninstall()
-            await bus.close()
-            db.dispose()
+            await runtime.stop()
 
     app = FastAPI(
         title="Pingan 平安",
@@ -146,11 +98,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         description="Smart public-safety platform: command centre, desks and partner APIs.",
         lifespan=lifespan,
     )
-    app.state.ctx = ctx
-    app.state.modules = modules
+    app.state.ctx = runtime.ctx
+    app.state.runtime = runtime
     app.state.feed = feed
-    app.state.relay = relay
-    app.state.bus_ready = False
     _install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
@@ -164,17 +114,17 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         """The database answers and the bus is connected."""
         checks: dict[str, str] = {}
         try:
-            with db.engine.connect() as conn:
+            with runtime.db.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:  # report, do not raise: this is a probe
             checks["database"] = f"error: {type(exc).__name__}"
-        checks["bus"] = "ok" if app.state.bus_ready else "not connected"
+        checks["bus"] = "ok" if runtime.bus_ready else "not connected"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    for m in modules:
+    for m in runtime.modules:
         if m.router is not None:
             app.include_router(m.router, prefix="/api")
-    mount_page(app, modules, feed)
+    mount_page(app, runtime.modules, feed)
     return app

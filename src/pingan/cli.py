@@ -1,0 +1,245 @@
+"""The ``pingan`` command: run the platform, manage the database, and each module's commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import threading
+import webbrowser
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from pingan import __version__
+from pingan.assembly import load_modules
+from pingan.core.i18n import register_catalogue, translate
+from pingan.core.settings import Settings, get_settings
+
+register_catalogue(Path(__file__).parent / "locales")
+console = Console()
+app = typer.Typer(
+    name="pingan",
+    help="Pingan (平安): smart public-safety platform. / 智慧公安平台。",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic). / 数据库结构。", no_args_is_help=True)
+sim_app = typer.Typer(help="The city simulator. / 城市仿真。", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sim_app, name="sim")
+
+
+def _lang() -> str:
+    return os.environ.get("PINGAN_LANG") or os.environ.get("LANG", "zh_CN").replace("_", "-")
+
+
+def t(key: str, **params: object) -> str:
+    """A CLI message in the user's language (``PINGAN_LANG`` or ``LANG``)."""
+    return translate(key, _lang(), **params)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        console.print(f"pingan {__version__}")
+        raise typer.Exit()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the database to the newest schema. / 升级数据库结构。"""
+    from pingan.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url_resolved, revision)
+    console.print(t("cli.db.upgraded", url=_safe_url(settings.database_url_resolved)))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision. / 显示数据库结构版本。"""
+    from pingan.core.db import make_engine
+    from pingan.migrations import current_revision, head_revision
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url_resolved, pooled=False)
+    console.print(f"current: {current_revision(engine)}  head: {head_revision()}")
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@sim_app.command("run")
+def sim_run(
+    hours: Annotated[float, typer.Option(help="Simulated hours.")] = 24.0,
+    speedup: Annotated[float, typer.Option(help="Simulated s per real s; 0 = as fast as possible.")]
+    = 0.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20251231,
+    city: Annotated[str | None, typer.Option(help="City name (default: the demo city).")] = None,
+) -> None:
+    """Run a simulation scenario against the platform's database and report. / 运行仿真。"""
+    from pingan.core.bus import make_bus
+    from pingan.core.db import Database
+    from pingan.core.module import Context
+    from pingan.sim.runner import Simulation
+    from pingan.sim.scenario import Scenario
+
+    settings = get_settings()
+    db = Database(settings.database_url_resolved)
+    ctx = Context(settings=settings, db=db, bus=make_bus(settings.bus))
+    scenario = Scenario(
+        city=city or settings.city.demo_name, duration=timedelta(hours=hours),
+        speedup=speedup, seed=seed,
+    )
+    with console.status(t("cli.sim.running", hours=hours)):
+        report = asyncio.run(Simulation(scenario, ctx).run())
+    console.print(t("cli.sim.report", hours=report.simulated_hours,
+                    seconds=round(report.real_seconds, 2), events=report.events_published))
+    for name in report.generators:
+        console.print(f"  {name}: {report.executed.get(name, 0)} "
+                      f"(failed {report.failed.get(name, 0)})")
+
+
+def _free_port(host: str, preferred: int) -> int:
+    for port in [preferred, *range(preferred + 1, preferred + 50)]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise typer.BadParameter(f"no free port from {preferred}", param_hint="--port")
+
+
+def _admin_password_file(settings: Settings) -> Path:
+    return settings.data_dir / "first-admin-password.txt"
+
+
+def _prepare(settings: Settings, *, demo: bool) -> tuple[str, str | None]:
+    """Migrate, import the demo city when missing, ensure the first admin; return the login."""
+    from pingan.city.service import ensure_demo_city
+    from pingan.core.auth.service import ensure_first_admin
+    from pingan.core.db import Database
+    from pingan.migrations import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with console.status(t("cli.run.migrating")):
+        upgrade(settings.database_url_resolved)
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        if demo:
+            with console.status(t("cli.run.importing_city", name=settings.city.demo_name)):
+                report = ensure_demo_city(db=db, settings=settings)
+            if report is not None:
+                console.print(t("cli.run.city_imported", name=settings.city.demo_name,
+                                nodes=report.nodes, edges=report.edges))
+        with db.session() as session:
+            password = ensure_first_admin(session, settings)
+    finally:
+        db.dispose()
+    pw_file = _admin_password_file(settings)
+    if password is not None and settings.mode == "development":
+        pw_file.write_text(password + "\n", encoding="utf-8")
+        pw_file.chmod(0o600)
+    elif password is None and settings.mode == "development" and pw_file.exists():
+        password = pw_file.read_text(encoding="utf-8").strip()
+    return settings.auth.first_admin_username, password
+
+
+def _serve(settings: Settings, *, open_browser: bool) -> None:
+    import uvicorn
+
+    from pingan.web.app import create_app
+
+    host = settings.web.host
+    port = _free_port(host, settings.web.port)
+    url = f"http://{host}:{port}/"
+    application = create_app(settings)
+    config = uvicorn.Config(application, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+
+    def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            threading.Event().wait(0.1)
+        console.print(t("cli.run.ready", url=url), style="bold green")
+        if open_browser:
+            webbrowser.open(url)
+
+    threading.Thread(target=announce, daemon=True).start()
+    server.run()
+
+
+@app.command("run")
+def run(
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the command centre in a browser.")
+    ] = True,
+    simulate: Annotated[bool, typer.Option("--sim/--no-sim", help="Run the city simulator.")]
+    = True,
+    port: Annotated[int | None, typer.Option(help="Port (the next free one if taken).")] = None,
+) -> None:
+    """Start the platform with its demo city and simulator, and open the command centre. / 启动平台。"""
+    settings = get_settings()
+    updates: dict[str, Any] = {}
+    if not simulate:
+        updates["sim"] = settings.sim.model_copy(update={"enabled": False})
+    if port is not None:
+        updates["web"] = settings.web.model_copy(update={"port": port})
+    if updates:
+        settings = settings.model_copy(update=updates)
+    username, password = _prepare(settings, demo=True)
+    console.print(t("cli.run.login", username=username,
+                    password=password or t("cli.run.password_unknown")))
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                       or sys.platform in ("darwin", "win32"))
+    _serve(settings, open_browser=open_browser and has_display)
+
+
+@app.command("serve")
+def serve() -> None:
+    """Serve the API and page without the demo city (production). / 生产模式启动服务。"""
+    settings = get_settings()
+    _prepare(settings, demo=False)
+    _serve(settings, open_browser=False)
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run the outbox relay, event consumers and jobs without HTTP (scale-out). / 后台工作进程。"""
+    from pingan.runtime import run_worker
+
+    asyncio.run(run_worker(get_settings()))
+
+
+def _mount_module_commands() -> None:
+    for module in load_modules():
+        if module.cli is None:
+            continue
+        groups = module.cli if isinstance(module.cli, dict) else {module.name: module.cli}
+        for name, group in groups.items():
+            app.add_typer(group, name=name)
+
+
+_mount_module_commands()
+
+
+def main() -> None:
+    """Entry point of the ``pingan`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

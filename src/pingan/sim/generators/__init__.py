@@ -1,0 +1,1 @@
+"""Generators that feed the desks with simulated activity, one module per desk."""
