@@ -119,7 +119,10 @@ def cmd_install(args: list[str]) -> int:
 
 
 def cmd_lock(args: list[str]) -> int:
-    ensure_venv("dev")
+    if not PY.exists():
+        venv.create(VENV, with_pip=True)
+    if not (BIN / "uv").exists() and sh(PY, "-m", "pip", "install", "-q", "uv") != 0:
+        sys.exit("could not install uv")
     base = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal",
             "--python-version", "3.11", "--quiet", "--no-header"]
     rc = sh(*base, "-o", LOCKS["run"])
