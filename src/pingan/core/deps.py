@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from pingan.core.i18n import normalise_language
@@ -38,3 +38,7 @@ def get_language(request: Request) -> str:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 Language = Annotated[str, Depends(get_language)]
 PlatformContext = Annotated[Context, Depends(get_context)]
+
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Row id (1 to 2^63-1).")]
+"""A path id: bounded so a huge number is a 422, not a database overflow."""

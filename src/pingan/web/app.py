@@ -84,7 +84,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(
-            background=background, simulate=background and settings.sim.enabled,
+            background=background,
+            simulate=background and settings.sim.enabled,
             live_feed=feed.publish,
         )
         try:
@@ -108,8 +109,12 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         """The process is up."""
         return {"status": "ok", "version": __version__}
 
-    @app.get("/readyz", tags=["health"], summary="Readiness",
-             responses={503: {"description": "Not ready"}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness",
+        responses={503: {"description": "Not ready"}},
+    )
     def readyz() -> JSONResponse:
         """The database answers and the bus is connected."""
         checks: dict[str, str] = {}
