@@ -39,6 +39,6 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 Language = Annotated[str, Depends(get_language)]
 PlatformContext = Annotated[Context, Depends(get_context)]
 
-MAX_ROW_ID = 2**63 - 1
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Row id (1 to 2^63-1).")]
-"""A path id: bounded so a huge number is a 422, not a database overflow."""
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Row id (1 to 2^31-1).")]
+"""A path id: bounded to the INTEGER primary keys, so a huge number is a 422, not a 500."""

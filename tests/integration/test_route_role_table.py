@@ -1,0 +1,306 @@
+"""Every API route × every role, against one hand-written table of who may call what.
+
+The table is the reviewable statement of the platform's access rules. The test fails
+when a route exists that the table does not list (add it, with its roles) or the
+table lists a route that no longer exists. For each route it calls the whole app as
+each role's user, as a partner API key and with no credentials, and checks: allowed
+callers never get 401/403, the others get 403, no credentials get 401 — except
+public routes, which answer everyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher, Type
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from pingan.core.auth import passwords, service
+from pingan.core.auth.permissions import Principal
+from pingan.core.auth.roles import (
+    ADMIN,
+    ALL_ROLES,
+    ANALYST,
+    AUDITOR,
+    CLERK,
+    COMMANDER,
+    DISPATCHER,
+    DISSUASION,
+    OFFICER,
+    PARTNER,
+)
+from pingan.core.auth.schemas import ApiKeyCreate, JurisdictionCreate, UserCreate
+from pingan.core.db import Base, Database
+from pingan.core.settings import Settings, get_settings
+
+PUBLIC = "public"
+STAFF = frozenset({ADMIN, COMMANDER, DISPATCHER, OFFICER, ANALYST, DISSUASION, CLERK, AUDITOR})
+EVERYONE = frozenset({*STAFF, PARTNER})
+ADMIN_ONLY = frozenset({ADMIN})
+AUDIT_READERS = frozenset({AUDITOR, ADMIN})
+
+# (method, path template) -> roles allowed, or PUBLIC. Written by hand on purpose:
+# it must be changed, and reviewed, whenever a route or a grant changes.
+ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
+    # core/auth
+    ("POST", "/api/auth/login"): PUBLIC,
+    ("GET", "/api/auth/me"): EVERYONE,
+    ("GET", "/api/users"): ADMIN_ONLY,
+    ("POST", "/api/users"): ADMIN_ONLY,
+    ("GET", "/api/users/{user_id}"): ADMIN_ONLY,
+    ("PATCH", "/api/users/{user_id}"): ADMIN_ONLY,
+    ("POST", "/api/users/{user_id}/password"): ADMIN_ONLY,
+    ("DELETE", "/api/users/{user_id}"): ADMIN_ONLY,
+    ("GET", "/api/api-keys"): ADMIN_ONLY,
+    ("POST", "/api/api-keys"): ADMIN_ONLY,
+    ("DELETE", "/api/api-keys/{api_key_id}"): ADMIN_ONLY,
+    ("GET", "/api/jurisdictions"): STAFF,
+    ("GET", "/api/jurisdictions/tree"): STAFF,
+    ("GET", "/api/jurisdictions/{jurisdiction_id}"): STAFF,
+    ("POST", "/api/jurisdictions"): ADMIN_ONLY,
+    # core/audit
+    ("GET", "/api/audit"): AUDIT_READERS,
+    ("GET", "/api/audit/verify"): AUDIT_READERS,
+    # city ("city.read")
+    ("GET", "/api/city/cities"): STAFF,
+    ("GET", "/api/city/cities/{city_id}"): STAFF,
+    ("GET", "/api/city/cities/{city_id}/roads"): STAFF,
+    ("GET", "/api/city/cities/{city_id}/districts"): STAFF,
+    ("GET", "/api/city/cities/{city_id}/pois"): STAFF,
+    ("GET", "/api/city/cities/{city_id}/route"): STAFF,
+    ("POST", "/api/city/cities/{city_id}/travel-times"): STAFF,
+    # web: the live feed, the desk catalogue and the page's message catalogue
+    ("GET", "/api/feed/recent"): STAFF,
+    ("GET", "/api/feed/stream"): STAFF,
+    ("GET", "/api/desks"): STAFF,
+    ("GET", "/api/i18n/{lang}"): PUBLIC,
+}
+
+STREAMING = {("GET", "/api/feed/stream")}
+"""Endless responses: only their status is read."""
+
+PASSWORD = "route-table-pass"
+SYSTEM = Principal.system("test")
+ROUTE_QUERY = {"from_lon": 24.94, "from_lat": 60.17, "to_lon": 24.95, "to_lat": 60.18}
+QUERIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/api/city/cities/{city_id}/route"): ROUTE_QUERY,
+}
+BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
+    ("POST", "/api/auth/login"): lambda caller, w: {
+        "username": "role-admin",
+        "password": PASSWORD,
+    },
+    ("POST", "/api/users"): lambda caller, w: {
+        "username": f"made-by-{caller}",
+        "password": PASSWORD,
+        "roles": ["officer"],
+        "jurisdictions": ["rt-d1"],
+    },
+    ("PATCH", "/api/users/{user_id}"): lambda caller, w: {"display_name": f"renamed by {caller}"},
+    ("POST", "/api/users/{user_id}/password"): lambda caller, w: {"password": "another-pass-1"},
+    ("POST", "/api/api-keys"): lambda caller, w: {"name": f"by {caller}", "partner": "bank"},
+    ("POST", "/api/jurisdictions"): lambda caller, w: {
+        "code": f"rt-s-{caller}",
+        "name": "新站",
+        "kind": "station",
+        "parent": "rt-d1",
+    },
+    ("POST", "/api/city/cities/{city_id}/travel-times"): lambda caller, w: {
+        "origin": {"lon": 24.94, "lat": 60.17},
+        "cutoff_s": 60,
+    },
+}
+
+
+def api_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route under /api, however deeply routers are included."""
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        routes: Any = list(iter_route_contexts(app.routes))
+    except ImportError:  # FastAPI versions that flatten included routers into app.routes
+        routes = app.routes
+    found: set[tuple[str, str]] = set()
+    for route in routes:
+        path = getattr(route, "path", None) or ""
+        if not path.startswith("/api"):
+            continue
+        methods = getattr(route, "methods", None)
+        assert methods, (
+            f"{path}: a mount or non-HTTP route under /api hides its routes from this test"
+        )
+        for method in methods - {"HEAD", "OPTIONS"}:
+            found.add((method, path))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def fast_hasher() -> Iterator[None]:
+    previous = passwords.configure_hasher(
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.ID)
+    )
+    try:
+        yield
+    finally:
+        passwords.configure_hasher(previous)
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    from pingan.web.app import create_app
+
+    application = create_app(settings, background=False)
+    Base.metadata.create_all(application.state.ctx.db.engine)
+    return application
+
+
+def test_every_api_route_is_in_the_table(app: FastAPI) -> None:
+    routes = api_routes(app)
+    missing = sorted(routes - set(ROUTE_ROLES))
+    stale = sorted(set(ROUTE_ROLES) - routes)
+    assert not missing, f"routes not in ROUTE_ROLES (add them with their roles): {missing}"
+    assert not stale, f"ROUTE_ROLES lists routes that do not exist: {stale}"
+    for roles in ROUTE_ROLES.values():
+        assert roles == PUBLIC or (roles and roles <= ALL_ROLES)
+
+
+def seed(db: Database) -> dict[str, Any]:
+    """A city → district tree, one user per role in the district, a partner key, victims."""
+    world: dict[str, Any] = {"users": {}}
+    with db.session() as s:
+        city = service.create_jurisdiction(
+            db=s,
+            jurisdiction_in=JurisdictionCreate(code="rt-city", name="城", kind="city"),
+            actor=SYSTEM,
+        )
+        district = service.create_jurisdiction(
+            db=s,
+            jurisdiction_in=JurisdictionCreate(
+                code="rt-d1", name="分局", kind="district", parent=city.code
+            ),
+            actor=SYSTEM,
+        )
+        world["jurisdiction_id"] = district.id
+        for role in sorted(ALL_ROLES):
+            user = service.create_user(
+                db=s,
+                user_in=UserCreate(
+                    username=f"role-{role}",
+                    password=PASSWORD,
+                    roles=[role],  # type: ignore[list-item]
+                    jurisdictions=["rt-d1"],
+                ),
+                actor=SYSTEM,
+            )
+            world["users"][role] = user.id
+        victim = service.create_user(
+            db=s,
+            user_in=UserCreate(username="victim", password=PASSWORD, roles=["officer"]),
+            actor=SYSTEM,
+        )
+        world["user_id"] = victim.id
+        victim_key, _ = service.create_api_key(
+            db=s, key_in=ApiKeyCreate(name="to revoke", partner="bank"), actor=SYSTEM
+        )
+        world["api_key_id"] = victim_key.id
+        _key, plain = service.create_api_key(
+            db=s,
+            key_in=ApiKeyCreate(name="partner system", partner="bank", jurisdiction="rt-d1"),
+            actor=SYSTEM,
+        )
+        world["partner_key"] = plain
+    return world
+
+
+def test_every_route_for_every_role(app: FastAPI) -> None:
+    world = seed(app.state.ctx.db)
+    params = {
+        "user_id": world["user_id"],
+        "api_key_id": world["api_key_id"],
+        "jurisdiction_id": world["jurisdiction_id"],
+        "city_id": 999_999,  # no city imported: allowed callers pass the gate and get 404
+        "lang": "en",
+    }
+    failures: list[str] = []
+    with TestClient(app) as client:
+        callers: dict[str, tuple[frozenset[str], dict[str, str]]] = {}
+        for role in sorted(ALL_ROLES):
+            r = client.post(
+                "/api/auth/login", json={"username": f"role-{role}", "password": PASSWORD}
+            )
+            assert r.status_code == 200, r.text
+            callers[role] = (
+                frozenset({role}),
+                {"Authorization": f"Bearer {r.json()['access_token']}"},
+            )
+        callers["partner-api-key"] = (frozenset({PARTNER}), {"X-API-Key": world["partner_key"]})
+        callers["anonymous"] = (frozenset(), {})
+
+        for (method, template), allowed in sorted(ROUTE_ROLES.items()):
+            path = template.format(**params)
+            for caller, (roles, headers) in callers.items():
+                body_for = BODIES.get((method, template))
+                kwargs: dict[str, Any] = {
+                    "headers": headers,
+                    "params": QUERIES.get((method, template), {}),
+                }
+                if body_for is not None:
+                    kwargs["json"] = body_for(caller, world)
+                if (method, template) in STREAMING:
+                    with client.stream(method, path, **kwargs) as response:
+                        status = response.status_code
+                else:
+                    status = client.request(method, path, **kwargs).status_code
+                if allowed == PUBLIC:
+                    expected_ok = True
+                elif not roles:
+                    expected_ok = False
+                    if status != 401:
+                        failures.append(f"{method} {template} anonymous: {status}, expected 401")
+                    continue
+                else:
+                    expected_ok = bool(roles & allowed)
+                if expected_ok and status in (401, 403):
+                    failures.append(f"{method} {template} as {caller}: {status}, expected access")
+                if expected_ok and status >= 500:
+                    failures.append(f"{method} {template} as {caller}: server error {status}")
+                if not expected_ok and status != 403:
+                    failures.append(f"{method} {template} as {caller}: {status}, expected 403")
+    assert not failures, "\n".join(failures)
+
+
+def test_pingan_cli_user_add_and_audit_verify(
+    settings: Settings, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pingan user add`` and ``pingan audit verify`` through the platform's own command."""
+    from pingan.cli import app as pingan
+
+    monkeypatch.setenv("PINGAN_DATABASE_URL", settings.database_url_resolved)
+    monkeypatch.setenv("PINGAN_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PINGAN_LANG", "en")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        added = runner.invoke(
+            pingan, ["user", "add", "cli-user", "--role", "officer", "--password", PASSWORD]
+        )
+        assert added.exit_code == 0, added.output
+        ok = runner.invoke(pingan, ["audit", "verify"])
+        assert ok.exit_code == 0, ok.output
+        from sqlalchemy import text
+
+        from pingan.core.audit import remove_append_only_statements
+
+        with app.state.ctx.db.engine.begin() as conn:
+            for statement in remove_append_only_statements(conn.dialect.name):
+                conn.execute(text(statement))
+            conn.execute(text("UPDATE audit_records SET actor = 'nobody' WHERE id = 1"))
+        broken = runner.invoke(pingan, ["audit", "verify"])
+        assert broken.exit_code == 1
+        assert "record 1" in broken.output
+    finally:
+        get_settings.cache_clear()
