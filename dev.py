@@ -45,7 +45,7 @@ def sh(*args: str | Path, env: dict[str, str] | None = None) -> int:
 
 def ensure_venv(kind: str) -> None:
     """Create .venv and install the ``kind`` lock (``run`` or ``dev``) when it changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (dev.py runs on whatever python3 is)
         sys.exit("Pingan needs Python 3.11 or newer")
     if not PY.exists():
         say(f"creating {VENV}")
@@ -123,8 +123,17 @@ def cmd_lock(args: list[str]) -> int:
         venv.create(VENV, with_pip=True)
     if not (BIN / "uv").exists() and sh(PY, "-m", "pip", "install", "-q", "uv") != 0:
         sys.exit("could not install uv")
-    base = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal",
-            "--python-version", "3.11", "--quiet", "--no-header"]
+    base = [
+        str(BIN / "uv"),
+        "pip",
+        "compile",
+        "pyproject.toml",
+        "--universal",
+        "--python-version",
+        "3.11",
+        "--quiet",
+        "--no-header",
+    ]
     rc = sh(*base, "-o", LOCKS["run"])
     rc |= sh(*base, "--extra", "test", "--extra", "dev", "-c", LOCKS["run"], "-o", LOCKS["dev"])
     return rc

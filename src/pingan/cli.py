@@ -83,8 +83,9 @@ def _safe_url(url: str) -> str:
 @sim_app.command("run")
 def sim_run(
     hours: Annotated[float, typer.Option(help="Simulated hours.")] = 24.0,
-    speedup: Annotated[float, typer.Option(help="Simulated s per real s; 0 = as fast as possible.")]
-    = 0.0,
+    speedup: Annotated[
+        float, typer.Option(help="Simulated s per real s; 0 = as fast as possible.")
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20251231,
     city: Annotated[str | None, typer.Option(help="City name (default: the demo city).")] = None,
 ) -> None:
@@ -99,16 +100,25 @@ def sim_run(
     db = Database(settings.database_url_resolved)
     ctx = Context(settings=settings, db=db, bus=make_bus(settings.bus))
     scenario = Scenario(
-        city=city or settings.city.demo_name, duration=timedelta(hours=hours),
-        speedup=speedup, seed=seed,
+        city=city or settings.city.demo_name,
+        duration=timedelta(hours=hours),
+        speedup=speedup,
+        seed=seed,
     )
     with console.status(t("cli.sim.running", hours=hours)):
         report = asyncio.run(Simulation(scenario, ctx).run())
-    console.print(t("cli.sim.report", hours=report.simulated_hours,
-                    seconds=round(report.real_seconds, 2), events=report.events_published))
+    console.print(
+        t(
+            "cli.sim.report",
+            hours=report.simulated_hours,
+            seconds=round(report.real_seconds, 2),
+            events=report.events_published,
+        )
+    )
     for name in report.generators:
-        console.print(f"  {name}: {report.executed.get(name, 0)} "
-                      f"(failed {report.failed.get(name, 0)})")
+        console.print(
+            f"  {name}: {report.executed.get(name, 0)} (failed {report.failed.get(name, 0)})"
+        )
 
 
 def _free_port(host: str, preferred: int) -> int:
@@ -118,7 +128,7 @@ def _free_port(host: str, preferred: int) -> int:
                 s.bind((host, port))
             except OSError:
                 continue
-            return port
+            return int(port)
     raise typer.BadParameter(f"no free port from {preferred}", param_hint="--port")
 
 
@@ -142,8 +152,14 @@ def _prepare(settings: Settings, *, demo: bool) -> tuple[str, str | None]:
             with console.status(t("cli.run.importing_city", name=settings.city.demo_name)):
                 report = ensure_demo_city(db=db, settings=settings)
             if report is not None:
-                console.print(t("cli.run.city_imported", name=settings.city.demo_name,
-                                nodes=report.nodes, edges=report.edges))
+                console.print(
+                    t(
+                        "cli.run.city_imported",
+                        name=settings.city.demo_name,
+                        nodes=report.nodes,
+                        edges=report.edges,
+                    )
+                )
         with db.session() as session:
             password = ensure_first_admin(session, settings)
     finally:
@@ -187,11 +203,12 @@ def run(
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the command centre in a browser.")
     ] = True,
-    simulate: Annotated[bool, typer.Option("--sim/--no-sim", help="Run the city simulator.")]
-    = True,
+    simulate: Annotated[
+        bool, typer.Option("--sim/--no-sim", help="Run the city simulator.")
+    ] = True,
     port: Annotated[int | None, typer.Option(help="Port (the next free one if taken).")] = None,
 ) -> None:
-    """Start the platform with its demo city and simulator, and open the command centre. / 启动平台。"""
+    """Start the platform with the demo city and simulator; open the command centre. / 启动平台。"""
     settings = get_settings()
     updates: dict[str, Any] = {}
     if not simulate:
@@ -201,10 +218,14 @@ def run(
     if updates:
         settings = settings.model_copy(update=updates)
     username, password = _prepare(settings, demo=True)
-    console.print(t("cli.run.login", username=username,
-                    password=password or t("cli.run.password_unknown")))
-    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                       or sys.platform in ("darwin", "win32"))
+    console.print(
+        t("cli.run.login", username=username, password=password or t("cli.run.password_unknown"))
+    )
+    has_display = bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or sys.platform in ("darwin", "win32")
+    )
     _serve(settings, open_browser=open_browser and has_display)
 
 

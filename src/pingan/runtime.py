@@ -52,7 +52,10 @@ class Runtime:
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(
-        self, *, background: bool = True, simulate: bool = False,
+        self,
+        *,
+        background: bool = True,
+        simulate: bool = False,
         live_feed: EnvelopeHandler | None = None,
     ) -> None:
         """Connect the bus; with ``background``, start consumers, the relay and jobs."""
@@ -64,14 +67,19 @@ class Runtime:
             await self.bus.subscribe(">", None, live_feed)
         for m in self.modules:
             for sub in m.subscriptions:
-                await self.bus.subscribe(sub.pattern, sub.durable, idempotent_handler(self.ctx, sub))
+                await self.bus.subscribe(
+                    sub.pattern, sub.durable, idempotent_handler(self.ctx, sub)
+                )
         self.relay.install()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for m in self.modules:
             for job in m.jobs:
-                self._tasks.append(asyncio.create_task(
-                    _run_job(self.ctx, job.name, job.interval_s, job.run), name=f"job-{job.name}"
-                ))
+                self._tasks.append(
+                    asyncio.create_task(
+                        _run_job(self.ctx, job.name, job.interval_s, job.run),
+                        name=f"job-{job.name}",
+                    )
+                )
         if simulate:
             from pingan.sim.runner import start_demo_simulation
 

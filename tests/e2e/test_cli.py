@@ -14,7 +14,10 @@ def _pingan(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env.pop("PINGAN_DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "pingan", *args],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 

@@ -1,1 +1,1 @@
-"""What every desk needs and nothing desk-specific: settings, database, bus, auth, audit, privacy."""
+"""What every desk needs and nothing desk-specific: settings, db, bus, auth, audit, privacy."""

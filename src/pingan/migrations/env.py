@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from pingan.assembly import load_modules
 from pingan.core.db import Base, make_engine
 

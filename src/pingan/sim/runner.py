@@ -78,8 +78,13 @@ class Simulation:
         try:
             self.publish(
                 SimulationStarted(
-                    city=sc.city, start=sc.start, end=sc.end, speedup=sc.speedup,
-                    seed=sc.seed, generators=self.generator_names, occurred_at=sc.start,
+                    city=sc.city,
+                    start=sc.start,
+                    end=sc.end,
+                    speedup=sc.speedup,
+                    seed=sc.seed,
+                    generators=self.generator_names,
+                    occurred_at=sc.start,
                 )
             )
             for factory in self._factories:
@@ -90,8 +95,10 @@ class Simulation:
             real = time.perf_counter() - began
             self.publish(
                 SimulationFinished(
-                    city=sc.city, executed=dict(self.scheduler.executed),
-                    failed=dict(self.scheduler.failed), real_seconds=real,
+                    city=sc.city,
+                    executed=dict(self.scheduler.executed),
+                    failed=dict(self.scheduler.failed),
+                    real_seconds=real,
                     occurred_at=clock_mod.now(),
                 )
             )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 @dataclass(frozen=True)
 class Scenario:
-    """What to simulate. ``speedup`` is simulated seconds per real second; 0 = as fast as possible."""
+    """What to simulate. ``speedup``: simulated s per real s; 0 = as fast as possible."""
 
     city: str
     start: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))

@@ -60,10 +60,17 @@ _api_key = APIKeyHeader(
 )
 
 
-def get_principal(request: Request, db: DbSession) -> Principal:
+def get_principal(
+    request: Request,
+    db: DbSession,
+    _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    _api_key_doc: Annotated[str | None, Depends(_api_key)] = None,
+) -> Principal:
     """The authenticated caller of this request (401 when there is none).
 
-    Callable directly (``get_principal(request, session)``) as well as a dependency.
+    Callable directly (``get_principal(request, session)``) as well as a dependency
+    (tests override it). The two security parameters only declare the schemes in
+    OpenAPI (Swagger's "Authorize" button); the headers are read here.
     """
     authorization = request.headers.get("authorization")
     api_key = request.headers.get("x-api-key")
@@ -86,18 +93,7 @@ def get_principal(request: Request, db: DbSession) -> Principal:
     raise NotAuthenticated()
 
 
-def _documented_principal(
-    request: Request,
-    db: DbSession,
-    _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    _api_key_doc: Annotated[str | None, Depends(_api_key)],
-) -> Principal:
-    # The two security dependencies only declare the schemes in OpenAPI (Swagger's
-    # "Authorize" button); the headers are read by get_principal.
-    return get_principal(request, db)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(_documented_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 def _check(principal: Principal, permissions: tuple[str, ...]) -> Principal:

@@ -20,8 +20,11 @@ def hourly_clock(sim: Simulation) -> None:
     def tick(at: datetime) -> None:
         sim.publish(
             SimulatedHourPassed(
-                city=sim.scenario.city, sim_time=at, occurred_at=at,
-                hour=at.hour, counts=dict(sim.scheduler.executed),
+                city=sim.scenario.city,
+                sim_time=at,
+                occurred_at=at,
+                hour=at.hour,
+                counts=dict(sim.scheduler.executed),
             )
         )
         sim.scheduler.at(at + timedelta(hours=1), tick, source="clock")
