@@ -51,24 +51,25 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         lang = get_language(request)
-        problems = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            field = ".".join(loc) or "body"
-            key = "core.error.required" if err.get("type") == "missing" else "core.error.invalid"
-            problems.append(
-                {"field": field, "message": translate(key, lang, field=field), "reason": err["msg"]}
-            )
+        problems = [_problem(err, lang) for err in exc.errors()]
         first = problems[0] if problems else {"field": "body", "message": "", "reason": ""}
         return JSONResponse(
-            _error_body(
-                "core.error.invalid",
-                f"{first['message']}: {first['reason']}",
-                first["field"],
-                problems=problems,
-            ),
+            _error_body("core.error.invalid", first["message"], first["field"], problems=problems),
             status_code=422,
         )
+
+
+def _problem(err: Any, lang: str) -> dict[str, str]:
+    """One validation problem: the field, a message in the caller's language, pydantic's reason."""
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    field = ".".join(loc) or "body"
+    params = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+    params.setdefault("reason", str(err.get("msg", "")))
+    key = f"core.validation.{err.get('type')}"
+    message = translate(key, lang, field=field, **{k: v for k, v in params.items() if k != "field"})
+    if message == key:  # a type we have no message for: say which field, in the caller's language
+        message = translate("core.error.invalid", lang, field=field)
+    return {"field": field, "message": message, "reason": str(err.get("msg", ""))}
 
 
 def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:

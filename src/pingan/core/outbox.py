@@ -1,0 +1,318 @@
+"""The transactional outbox: events commit with the change, and are relayed after commit.
+
+A desk calls :func:`record` in the same session (the same transaction) as the change
+the event describes, so either both are committed or neither is. :class:`OutboxRelay`
+publishes committed rows to the bus and marks them published; a crash between commit
+and relay leaves the row unpublished, and the next relay (after restart) sends it.
+The relay may publish a row twice (it crashed after publishing, before marking), so
+consumers are made idempotent by :func:`idempotent_handler`, which records each
+handled event id in the same transaction as the handler's effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import JSON, BigInteger, Integer, String, delete, event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from pingan.core import clock
+from pingan.core.db import Base, Database, UTCDateTime
+from pingan.core.events import Envelope, Event
+
+if TYPE_CHECKING:
+    from pingan.core.bus import EnvelopeHandler, EventBus
+    from pingan.core.module import Context, Subscription
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+_PENDING_KEY = "pingan.outbox.pending"
+"""``session.info`` flag: this transaction recorded outbox rows (wake the relay on commit)."""
+
+
+class OutboxMessage(Base):
+    """An event waiting to be (or already) relayed to the bus."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Indexed: the relay's only query is "unpublished rows in id order".
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    def envelope(self) -> Envelope:
+        """The envelope exactly as recorded."""
+        return Envelope(
+            event_id=self.event_id,
+            subject=self.subject,
+            occurred_at=self.occurred_at,
+            payload=self.payload,
+        )
+
+
+class ProcessedEvent(Base):
+    """One event handled by one durable consumer: the dedup mark of at-least-once delivery."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def record(session: Session, event: Event) -> None:
+    """Add ``event`` to the outbox in the caller's transaction (never commits)."""
+    envelope = event.envelope()
+    session.add(
+        OutboxMessage(
+            event_id=envelope.event_id,
+            subject=envelope.subject,
+            payload=envelope.payload,
+            occurred_at=envelope.occurred_at,
+            created_at=clock.now(),
+            published_at=None,
+            attempts=0,
+        )
+    )
+    session.info[_PENDING_KEY] = True
+
+
+def purge_published(session: Session, older_than: datetime) -> int:
+    """Delete rows published before ``older_than``; returns how many (caller commits)."""
+    result = session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# One SQLAlchemy listener for the whole process, fanning out to every installed relay:
+# each relay registering its own would race to clear the session flag.
+# The listener runs inside SQLAlchemy's commit, in any thread, and takes only
+# _relays_lock; nothing calls into SQLAlchemy while holding that lock, so registering
+# the listener (under _listen_lock) can never deadlock with a commit in progress.
+_relays: set[OutboxRelay] = set()
+_relays_lock = threading.Lock()
+_listen_lock = threading.Lock()
+_listening = False
+
+
+def _after_commit(session: Session) -> None:
+    if not session.info.pop(_PENDING_KEY, False):
+        return
+    with _relays_lock:
+        relays = list(_relays)
+    for relay in relays:
+        relay.notify()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to the bus, in id order, and marks them published."""
+
+    def __init__(
+        self, db: Database, bus: EventBus, interval_s: float = 1.0, *, batch_size: int = 200
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.interval_s = interval_s
+        self.batch_size = batch_size
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def install(self) -> None:
+        """Wake this relay whenever a session that recorded outbox rows commits."""
+        global _listening
+        with contextlib.suppress(RuntimeError):  # no running loop yet: run() binds it
+            self._bind_loop()
+        with _listen_lock:
+            with _relays_lock:
+                _relays.add(self)
+            if not _listening:
+                event.listen(Session, "after_commit", _after_commit)
+                event.listen(Session, "after_rollback", _after_rollback)
+                _listening = True
+
+    def uninstall(self) -> None:
+        """Stop listening for commits."""
+        global _listening
+        with _listen_lock:
+            with _relays_lock:
+                _relays.discard(self)
+                last = not _relays
+            if last and _listening:
+                event.remove(Session, "after_commit", _after_commit)
+                event.remove(Session, "after_rollback", _after_rollback)
+                _listening = False
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._wake = asyncio.Event()
+            self._lock = asyncio.Lock()
+        return loop
+
+    def notify(self) -> None:
+        """Ask the relay to run now; safe to call from any thread."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        # The loop may close between the check and the call (shutdown).
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(wake.set)
+
+    async def run(self) -> None:
+        """Relay, then wait for a commit notification or ``interval_s``; forever."""
+        self._bind_loop()
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            try:
+                await self.relay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the bus or the database is down: retry on the next round
+                log.exception("outbox relay round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+
+    async def relay_once(self) -> int:
+        """Publish every unpublished row; returns how many this call published."""
+        self._bind_loop()
+        assert self._lock is not None
+        total = 0
+        # One round at a time per relay; other relays (processes) are kept apart by
+        # row locks on PostgreSQL, and by consumer dedup everywhere.
+        async with self._lock:
+            while True:
+                published, claimed = await self._relay_batch()
+                total += published
+                if published < claimed or claimed < self.batch_size:
+                    return total
+
+    async def _relay_batch(self) -> tuple[int, int]:
+        session = self.db.session_factory()
+        try:
+            rows = await _finish_in_thread(self._claim, session)
+            published: list[OutboxMessage] = []
+            failed: OutboxMessage | None = None
+            for row in rows:
+                try:
+                    await self.bus.publish(row.envelope())
+                except Exception:
+                    log.exception("publishing outbox row %s (%s) failed", row.id, row.event_id)
+                    failed = row
+                    break
+                published.append(row)
+            await _finish_in_thread(self._mark, session, published, failed)
+            return len(published), len(rows)
+        except BaseException:
+            # Cancelled (shutdown) or failed: nothing is marked, so whatever was
+            # published goes out again later and consumers drop the duplicates.
+            await _finish_in_thread(session.rollback)
+            raise
+        finally:
+            await _finish_in_thread(session.close)
+
+    def _claim(self, session: Session) -> list[OutboxMessage]:
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.published_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .limit(self.batch_size)
+        )
+        if not self.db.is_sqlite:
+            # Rows another relay is publishing are skipped, not waited for; the lock is
+            # held until we commit the "published" mark.
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list(session.scalars(stmt))
+
+    def _mark(
+        self, session: Session, published: list[OutboxMessage], failed: OutboxMessage | None
+    ) -> None:
+        now = clock.now()
+        for row in published:
+            row.published_at = now
+            row.attempts += 1
+        if failed is not None:
+            failed.attempts += 1
+        session.commit()
+
+
+async def _finish_in_thread(fn: Callable[..., _T], *args: Any) -> _T:
+    """Run ``fn`` in a worker thread; if cancelled, still wait for it to finish.
+
+    A session must never be used by two threads at once: without this, a cancelled
+    relay would roll back in one thread while its query still runs in another.
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise
+
+
+def idempotent_handler(ctx: Context, sub: Subscription) -> EnvelopeHandler:
+    """Wrap ``sub.handler`` so each event's effect commits at most once per durable name."""
+    if not sub.durable:
+        raise ValueError("idempotent_handler: the subscription needs a durable name")
+
+    async def handle(envelope: Envelope) -> None:
+        event_ = envelope.event()
+        # Handlers use the synchronous ORM; keep them off the event loop. On shutdown,
+        # wait for the transaction to end rather than abandon it mid-way.
+        await _finish_in_thread(_handle_once, ctx, sub, event_)
+
+    return handle
+
+
+def _handle_once(ctx: Context, sub: Subscription, event_: Event) -> bool:
+    """Run the handler unless already done; the effect and the mark commit together."""
+    session = ctx.db.session_factory()
+    try:
+        key = (sub.durable, event_.event_id)
+        if session.get(ProcessedEvent, key) is not None:
+            return False
+        session.add(
+            ProcessedEvent(consumer=sub.durable, event_id=event_.event_id, processed_at=clock.now())
+        )
+        try:
+            # Claim the event id first: a concurrent delivery of the same event (another
+            # process, after an ack timeout) blocks here until we commit, then fails.
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return False
+        sub.handler(session, event_, ctx)
+        session.commit()
+        return True
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
