@@ -50,6 +50,7 @@ from pingan.city.schemas import (
     TravelTimesRead,
     TravelTimesRequest,
 )
+from pingan.core import audit
 from pingan.core.auth.models import Jurisdiction
 from pingan.core.db import Database
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
@@ -267,6 +268,21 @@ def import_city(
                 )
             )
         session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="import" if old is None else "reimport",
+            entity="city",
+            entity_id=city.id,
+            detail={
+                "name": name,
+                "source_file": source.name,
+                "nodes": drive.n_nodes,
+                "edges": drive.n_edges,
+                "districts": len(rows),
+                "district_method": plan.method,
+            },
+        )
         record(
             session,
             CityImported(

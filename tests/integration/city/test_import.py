@@ -31,6 +31,7 @@ from pingan.city.service import (
     road_layer,
     route_between,
 )
+from pingan.core.audit import AuditRecord, verify_chain
 from pingan.core.auth.models import Jurisdiction
 from pingan.core.db import Database
 from pingan.core.errors import Conflict, ValidationFailed
@@ -62,6 +63,7 @@ def _counts(db: Database) -> dict[str, int]:
             "districts": s.scalar(select(func.count()).select_from(District)) or 0,
             "pois": s.scalar(select(func.count()).select_from(Poi)) or 0,
             "jurisdictions": s.scalar(select(func.count()).select_from(Jurisdiction)) or 0,
+            "audit": s.scalar(select(func.count()).select_from(AuditRecord)) or 0,
         }
 
 
@@ -85,8 +87,14 @@ def test_demo_city_import(database: Database, tmp_path: Path) -> None:
         "districts": 6,
         "pois": sum(DEMO_POIS.values()),
         "jurisdictions": 7,
+        "audit": 1,
     }
     assert _files(tmp_path) == [Path(report.graph_file).name]
+    with database.session() as s:
+        entry = s.scalars(select(AuditRecord)).one()
+        assert (entry.actor, entry.action, entry.entity) == ("tester", "import", "city")
+        assert entry.entity_id == str(report.city_id) and entry.detail["nodes"] == DEMO_NODES
+        assert verify_chain(s).ok
 
     with database.session() as s:
         city = get_city(session=s, city_id=report.city_id)
@@ -250,7 +258,13 @@ def test_malformed_file_is_refused_and_nothing_is_written(
         import_city(db=database, path=source, name="broken", data_dir=data_dir, actor="t")
     assert err.value.field == "file" and err.value.key == key
     assert err.value.message("en") != key and err.value.message("zh-CN") != key
-    assert _counts(database) == {"cities": 0, "districts": 0, "pois": 0, "jurisdictions": 0}
+    assert _counts(database) == {
+        "cities": 0,
+        "districts": 0,
+        "pois": 0,
+        "jurisdictions": 0,
+        "audit": 0,
+    }
     assert _files(data_dir) == []
 
 
@@ -299,6 +313,7 @@ def test_reimport_conflicts_unless_replaced(database: Database, tmp_path: Path) 
         "districts": 6,
         "pois": sum(DEMO_POIS.values()),
         "jurisdictions": 7,
+        "audit": 2,  # the import and the re-import
     }
     with database.session() as s:
         # jurisdictions keep their ids, so users assigned to them keep their access
