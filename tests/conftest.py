@@ -101,3 +101,19 @@ def settings(tmp_path: Path, database_url: str) -> object:
         database_url=database_url,
         sim={"enabled": False},  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture
+def fast_hasher() -> Iterator[None]:
+    """Argon2id with small costs, for tests about flows rather than the hash's strength."""
+    from argon2 import PasswordHasher, Type
+
+    from pingan.core.auth import passwords
+
+    previous = passwords.configure_hasher(
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.ID)
+    )
+    try:
+        yield
+    finally:
+        passwords.configure_hasher(previous)

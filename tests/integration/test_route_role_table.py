@@ -10,16 +10,15 @@ public routes, which answer everyone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher, Type
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from pingan.core.auth import passwords, service
+from pingan.core.auth import service
 from pingan.core.auth.permissions import Principal
 from pingan.core.auth.roles import (
     ADMIN,
@@ -36,6 +35,8 @@ from pingan.core.auth.roles import (
 from pingan.core.auth.schemas import ApiKeyCreate, JurisdictionCreate, UserCreate
 from pingan.core.db import Base, Database
 from pingan.core.settings import Settings, get_settings
+
+pytestmark = pytest.mark.usefixtures("fast_hasher")
 
 PUBLIC = "public"
 STAFF = frozenset({ADMIN, COMMANDER, DISPATCHER, OFFICER, ANALYST, DISSUASION, CLERK, AUDITOR})
@@ -136,17 +137,6 @@ def api_routes(app: FastAPI) -> set[tuple[str, str]]:
         for method in methods - {"HEAD", "OPTIONS"}:
             found.add((method, path))
     return found
-
-
-@pytest.fixture(autouse=True)
-def fast_hasher() -> Iterator[None]:
-    previous = passwords.configure_hasher(
-        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.ID)
-    )
-    try:
-        yield
-    finally:
-        passwords.configure_hasher(previous)
 
 
 @pytest.fixture

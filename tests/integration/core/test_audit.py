@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher, Type
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
@@ -28,36 +27,23 @@ from pingan.core.auth.cli import apikey_app, user_app
 from pingan.core.auth.models import ApiKey, User
 from pingan.core.auth.permissions import Principal, register_permissions
 from pingan.core.auth.schemas import UserCreate
-from pingan.core.db import Base, Database
+from pingan.core.db import Database
 from pingan.core.deps import get_language
 from pingan.core.errors import PinganError, ValidationFailed
 from pingan.core.i18n import register_catalogue
 from pingan.core.module import Context
 from pingan.core.settings import Settings, get_settings
 
+pytestmark = pytest.mark.usefixtures("fast_hasher")
+
 SYSTEM = Principal.system("test")
 PASSWORD = "s3cret-passw0rd"
 
 
-@pytest.fixture(autouse=True)
-def fast_hasher() -> Iterator[None]:
-    previous = passwords.configure_hasher(
-        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.ID)
-    )
-    try:
-        yield
-    finally:
-        passwords.configure_hasher(previous)
-
-
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.database_url_resolved)
-    Base.metadata.create_all(database.engine)
-    try:
-        yield database
-    finally:
-        database.dispose()
+def db(database: Database) -> Database:
+    """Every table of every module, on SQLite and PostgreSQL (see tests/conftest.py)."""
+    return database
 
 
 def write(db: Database, n: int, *, actor: str = "officer.li") -> None:

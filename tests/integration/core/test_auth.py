@@ -26,12 +26,14 @@ from pingan.core.auth.models import ApiKey, Jurisdiction, User
 from pingan.core.auth.permissions import Principal, register_permissions
 from pingan.core.auth.schemas import JurisdictionCreate, UserCreate
 from pingan.core.auth.tokens import create_access_token
-from pingan.core.db import Base, Database
+from pingan.core.db import Database
 from pingan.core.deps import get_language
 from pingan.core.errors import PinganError
 from pingan.core.i18n import register_catalogue
 from pingan.core.module import Context
 from pingan.core.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("fast_hasher")
 
 SYSTEM = Principal.system("test")
 PASSWORD = "s3cret-passw0rd"
@@ -55,26 +57,10 @@ def build_app(settings: Settings, db: Database) -> FastAPI:
     return app
 
 
-@pytest.fixture(autouse=True)
-def fast_hasher() -> Iterator[None]:
-    """Argon2id with small costs: these tests are about the flows, not the hash's strength."""
-    previous = passwords.configure_hasher(
-        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.ID)
-    )
-    try:
-        yield
-    finally:
-        passwords.configure_hasher(previous)
-
-
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.database_url_resolved)
-    Base.metadata.create_all(database.engine)
-    try:
-        yield database
-    finally:
-        database.dispose()
+def db(database: Database) -> Database:
+    """Every table of every module, on SQLite and PostgreSQL (see tests/conftest.py)."""
+    return database
 
 
 @pytest.fixture
