@@ -184,7 +184,10 @@ async def test_a_durable_resumes_where_it_left_off(bus_settings: BusSettings) ->
         for env in early:
             await publisher.publish(env)
         first: list[Envelope] = []
-        consumer = NatsJetStreamBus(bus_settings)
+        # A fetch still open on the server when a consumer stops can take the next
+        # messages; JetStream hands them out again after the ack wait (at-least-once), so
+        # keep that short here: the point is that nothing is lost or repeated.
+        consumer = NatsJetStreamBus(bus_settings, ack_wait_s=2.0)
         await consumer.start()
         # A new durable catches up on what was published before it existed.
         await consumer.subscribe("test.>", "desk", collector(first))
@@ -193,7 +196,7 @@ async def test_a_durable_resumes_where_it_left_off(bus_settings: BusSettings) ->
         for env in late:
             await publisher.publish(env)
         second: list[Envelope] = []
-        restarted = NatsJetStreamBus(bus_settings)
+        restarted = NatsJetStreamBus(bus_settings, ack_wait_s=2.0)
         await restarted.start()
         await restarted.subscribe("test.>", "desk", collector(second))
         await wait_until(lambda: len(second) == 2)
