@@ -17,7 +17,8 @@ from rich.console import Console
 
 from pingan import __version__
 from pingan.assembly import load_modules
-from pingan.core.i18n import register_catalogue, translate
+from pingan.core.i18n import console_text as t
+from pingan.core.i18n import register_catalogue
 from pingan.core.settings import Settings, get_settings
 
 register_catalogue(Path(__file__).parent / "locales")
@@ -32,15 +33,6 @@ db_app = typer.Typer(help="Database schema (Alembic). / 数据库结构。", no_
 sim_app = typer.Typer(help="The city simulator. / 城市仿真。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sim_app, name="sim")
-
-
-def _lang() -> str:
-    return os.environ.get("PINGAN_LANG") or os.environ.get("LANG", "zh_CN").replace("_", "-")
-
-
-def t(key: str, **params: object) -> str:
-    """A CLI message in the user's language (``PINGAN_LANG`` or ``LANG``)."""
-    return translate(key, _lang(), **params)
 
 
 @app.callback()

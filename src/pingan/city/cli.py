@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pingan.core.errors import PinganError
-from pingan.core.i18n import register_catalogue, translate
+from pingan.core.i18n import console_language, register_catalogue
+from pingan.core.i18n import console_text as t
 
 register_catalogue(Path(__file__).parent / "locales")
 
@@ -23,17 +23,8 @@ app = typer.Typer(
 console = Console()
 
 
-def _lang() -> str:
-    return os.environ.get("PINGAN_LANG") or os.environ.get("LANG", "zh_CN").replace("_", "-")
-
-
-def t(key: str, **params: object) -> str:
-    """A message in the user's language."""
-    return translate(key, _lang(), **params)
-
-
 def _fail(exc: PinganError) -> typer.Exit:
-    console.print(f"[red]{exc.message(_lang())}[/red]")
+    console.print(f"[red]{exc.message(console_language())}[/red]")
     return typer.Exit(code=1)
 
 

@@ -151,11 +151,12 @@ def verify_command(
     ] = None,
 ) -> None:
     """Check the hash chain; exit 1 and show the first broken link if any. / 校验审计链。"""
-    from pingan.core.auth.cli import cli_language, console_session
+    from pingan.core.auth.cli import console_session
+    from pingan.core.i18n import console_language
 
     with console_session() as db:
         result = audit.verify_chain(db, anchor=anchor)
-    message = result.message(cli_language())
+    message = result.message(console_language())
     if result.ok:
         console.print(f"[green]{message}[/green]", highlight=False)
         return

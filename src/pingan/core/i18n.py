@@ -7,6 +7,7 @@ merges them under the desk's namespace. Keys are dotted: ``core.error.not_found`
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -48,6 +49,17 @@ def normalise_language(value: str | None) -> str:
         if tag.startswith("zh"):
             return "zh-CN"
     return DEFAULT_LANGUAGE
+
+
+def console_language() -> str:
+    """The console's language: ``PINGAN_LANG``, then ``LANG`` (``en_GB.UTF-8`` -> en)."""
+    chosen = os.environ.get("PINGAN_LANG") or os.environ.get("LANG", "")
+    return normalise_language(chosen.replace("_", "-"))
+
+
+def console_text(key: str, **params: object) -> str:
+    """A console (CLI) message in :func:`console_language`."""
+    return translate(key, console_language(), **params)
 
 
 def translate(key: str, lang: str | None = None, **params: object) -> str:

@@ -7,7 +7,6 @@ change is audited like its API counterpart.
 from __future__ import annotations
 
 import getpass
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn
@@ -23,7 +22,8 @@ from pingan.core.auth.permissions import Principal
 from pingan.core.auth.schemas import ApiKeyCreate, UserCreate
 from pingan.core.db import Database
 from pingan.core.errors import NotFound, PinganError
-from pingan.core.i18n import translate
+from pingan.core.i18n import console_language
+from pingan.core.i18n import console_text as t
 from pingan.core.settings import get_settings
 
 console = Console()
@@ -31,16 +31,6 @@ err_console = Console(stderr=True)
 
 user_app = typer.Typer(help="Users who sign in. / 用户管理。", no_args_is_help=True)
 apikey_app = typer.Typer(help="Partner systems' API keys. / 合作方接口密钥。", no_args_is_help=True)
-
-
-def cli_language() -> str:
-    """The console's language: ``PINGAN_LANG``, then ``LANG``."""
-    return os.environ.get("PINGAN_LANG") or os.environ.get("LANG", "zh_CN").replace("_", "-")
-
-
-def t(key: str, **params: object) -> str:
-    """A console message in the console's language."""
-    return translate(key, cli_language(), **params)
 
 
 def console_principal() -> Principal:
@@ -73,7 +63,7 @@ def fail(error: PinganError | ValidationError) -> NoReturn:
                 f"[red]{t('core.error.invalid', field=field)}[/red]: {problem['msg']}"
             )
         raise typer.Exit(2)
-    err_console.print(f"[red]{error.message(cli_language())}[/red]")
+    err_console.print(f"[red]{error.message(console_language())}[/red]")
     raise typer.Exit(2 if error.status_code == 422 else 1)
 
 
