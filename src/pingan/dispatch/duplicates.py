@@ -8,14 +8,14 @@ its reasons. Pure function over plain dataclasses: no database, no HTTP.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-EARTH_RADIUS_M: Final = 6_371_008.8
+from pingan.city.graph import haversine_m
+
 WEIGHTS: Final = {"distance": 0.35, "time": 0.25, "text": 0.25, "type": 0.15}
 _NOISE = re.compile(r"[\s\W_]+")
 
@@ -39,14 +39,6 @@ class DuplicateCandidate:
     call_id: str
     score: float
     reasons: list[str]
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def bigrams(text: str) -> set[str]:
@@ -107,7 +99,7 @@ def find_duplicates(
             reasons.append("distance: unknown (a call has no coordinates)")
         else:
             assert new_call.lon is not None and other.lon is not None
-            d = haversine_m(new_call.lat, new_call.lon, other.lat, other.lon)
+            d = float(haversine_m(new_call.lon, new_call.lat, other.lon, other.lat))
             if d > radius_m:
                 continue
             dist_score = 1.0 - d / radius_m

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pingan.dispatch.duplicates import CallSnapshot, find_duplicates, haversine_m
+from pingan.city.graph import haversine_m
+from pingan.dispatch.duplicates import CallSnapshot, find_duplicates
 
 T0 = datetime(2025, 1, 1, 20, 0, tzinfo=UTC)
 
@@ -18,7 +19,7 @@ def _call(
 
 
 def test_haversine_one_degree_latitude() -> None:
-    assert 111_000 < haversine_m(30.0, 120.0, 31.0, 120.0) < 111_400
+    assert 111_000 < haversine_m(120.0, 30.0, 120.0, 31.0) < 111_400
 
 
 def test_same_fight_found_and_far_or_late_ones_not() -> None:
