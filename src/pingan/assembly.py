@@ -15,6 +15,7 @@ MODULE_PATHS: tuple[str, ...] = (
     "pingan.core.auth.module",
     "pingan.core.audit_module",
     "pingan.city",
+    "pingan.dispatch",
 )
 
 

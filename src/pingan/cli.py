@@ -152,6 +152,12 @@ def _prepare(settings: Settings, *, demo: bool) -> tuple[str, str | None]:
                         edges=report.edges,
                     )
                 )
+            from pingan.city.service import get_city_by_name
+            from pingan.dispatch.service import seed_demo_units
+
+            with db.session() as session:
+                city = get_city_by_name(session=session, name=settings.city.demo_name)
+                seed_demo_units(db=session, settings=settings, city_id=city.id)
         with db.session() as session:
             password = ensure_first_admin(session, settings)
     finally:

@@ -43,6 +43,10 @@ STAFF = frozenset({ADMIN, COMMANDER, DISPATCHER, OFFICER, ANALYST, DISSUASION, C
 EVERYONE = frozenset({*STAFF, PARTNER})
 ADMIN_ONLY = frozenset({ADMIN})
 AUDIT_READERS = frozenset({AUDITOR, ADMIN})
+UNIT_MANAGERS = frozenset({COMMANDER, ADMIN})
+DISPATCHERS = frozenset({DISPATCHER, COMMANDER, ADMIN})
+CALL_TAKERS = frozenset({DISPATCHER, COMMANDER, ADMIN, OFFICER})
+POSITION_REPORTERS = frozenset({DISPATCHER, OFFICER, COMMANDER, ADMIN, PARTNER})
 
 # (method, path template) -> roles allowed, or PUBLIC. Written by hand on purpose:
 # it must be changed, and reviewed, whenever a route or a grant changes.
@@ -74,6 +78,20 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/city/cities/{city_id}/pois"): STAFF,
     ("GET", "/api/city/cities/{city_id}/route"): STAFF,
     ("POST", "/api/city/cities/{city_id}/travel-times"): STAFF,
+    # dispatch
+    ("POST", "/api/dispatch/units"): UNIT_MANAGERS,
+    ("GET", "/api/dispatch/units"): STAFF,
+    ("GET", "/api/dispatch/units/{unit_id}"): STAFF,
+    ("POST", "/api/dispatch/units/{unit_id}/position"): POSITION_REPORTERS,
+    ("POST", "/api/dispatch/units/{unit_id}/status"): CALL_TAKERS,
+    ("GET", "/api/dispatch/units/{unit_id}/timeline"): STAFF,
+    ("POST", "/api/dispatch/incidents"): CALL_TAKERS,
+    ("GET", "/api/dispatch/incidents"): STAFF,
+    ("GET", "/api/dispatch/incidents/{incident_id}"): STAFF,
+    ("POST", "/api/dispatch/incidents/{incident_id}/dispatch"): DISPATCHERS,
+    ("POST", "/api/dispatch/incidents/{incident_id}/close"): DISPATCHERS,
+    ("GET", "/api/dispatch/statistics/response-times"): STAFF,
+    ("GET", "/api/dispatch/run-cards"): STAFF,
     # web: the live feed, the desk catalogue and the page's message catalogue
     ("GET", "/api/feed/recent"): STAFF,
     ("GET", "/api/feed/stream"): STAFF,
@@ -113,6 +131,31 @@ BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
     ("POST", "/api/city/cities/{city_id}/travel-times"): lambda caller, w: {
         "origin": {"lon": 24.94, "lat": 60.17},
         "cutoff_s": 60,
+    },
+    # No city is imported: allowed callers pass the gate and get 404 or 422.
+    ("POST", "/api/dispatch/units"): lambda caller, w: {
+        "callsign": f"rt-{caller}",
+        "kind": "patrol_car",
+        "city_id": 999_999,
+        "lon": 24.94,
+        "lat": 60.17,
+    },
+    ("POST", "/api/dispatch/units/{unit_id}/position"): lambda caller, w: {
+        "lon": 24.94,
+        "lat": 60.17,
+    },
+    ("POST", "/api/dispatch/units/{unit_id}/status"): lambda caller, w: {"status": "en_route"},
+    ("POST", "/api/dispatch/incidents"): lambda caller, w: {
+        "text": "有人打架",
+        "lon": 24.94,
+        "lat": 60.17,
+    },
+    ("POST", "/api/dispatch/incidents/{incident_id}/dispatch"): lambda caller, w: {
+        "unit_ids": [1],
+        "override_reason": "route table",
+    },
+    ("POST", "/api/dispatch/incidents/{incident_id}/close"): lambda caller, w: {
+        "outcome": "route table"
     },
 }
 
@@ -213,6 +256,8 @@ def test_every_route_for_every_role(app: FastAPI) -> None:
         "api_key_id": world["api_key_id"],
         "jurisdiction_id": world["jurisdiction_id"],
         "city_id": 999_999,  # no city imported: allowed callers pass the gate and get 404
+        "unit_id": 999_999,
+        "incident_id": 999_999,
         "lang": "en",
     }
     failures: list[str] = []

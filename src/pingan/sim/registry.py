@@ -19,7 +19,10 @@ GeneratorFactory = Callable[["Simulation"], None]
 
 _generators: dict[str, GeneratorFactory] = {}
 
-GENERATOR_PATHS: tuple[str, ...] = ("pingan.sim.generators.clock",)
+GENERATOR_PATHS: tuple[str, ...] = (
+    "pingan.sim.generators.clock",
+    "pingan.sim.generators.dispatch",
+)
 """Modules whose import registers generators (each desk adds its own)."""
 
 
