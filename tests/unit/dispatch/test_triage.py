@@ -44,6 +44,22 @@ def test_knife_fight_is_p1_police_with_reasons() -> None:
     assert "fight.kw" in ids and "esc.weapon" in ids
 
 
+@pytest.mark.parametrize(
+    ("text", "call_type", "priority"),
+    [
+        # found by running the demo: injury words alone used to vote for a traffic accident
+        ("有人被捅伤了，流了很多血", "violent_crime", "P1"),
+        ("有人拿刀威胁路人，快来！", "violent_crime", "P1"),
+        ("有人在商场门口打架，好像有人受伤了", "fight", "P1"),
+        ("电动车和汽车撞了，骑车的人腿流血了", "traffic_injury", "P1"),
+        ("两车剐蹭了，要定责", "traffic_no_injury", "P3"),
+    ],
+)
+def test_calls_from_the_demo_are_typed_right(text: str, call_type: str, priority: str) -> None:
+    res = triage(text, default_rules())
+    assert (res.type, res.priority, res.police) == (call_type, priority, True)
+
+
 def test_negation_keeps_no_injury_accident_low() -> None:
     rules = default_rules()
     hurt = triage("路口两辆车相撞，有人受伤了", rules)

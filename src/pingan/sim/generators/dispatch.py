@@ -178,26 +178,40 @@ def _set_status(world: _World, unit_id: int, status: str) -> bool:
 def _accept(world: _World, incident_id: int, node: int) -> Action:
     """The dispatcher accepts the recommendation; the units set off."""
 
+    def dispatch(unit_ids: list[int], reason: str | None) -> list[tuple[int, int]]:
+        with world.session() as session:
+            dispatch_service.dispatch_units(
+                db=session,
+                incident_id=incident_id,
+                actor=ACTOR,
+                dispatch_in=dispatch_schemas.DispatchCreate(
+                    unit_ids=unit_ids, override_reason=reason
+                ),
+            )
+            return [
+                (u.id, int(u.node))
+                for u in dispatch_service.units_by_id(db=session, ids=unit_ids)
+                if u.kind in GROUND_KINDS and u.node is not None and u.node >= 0
+            ]
+
     def act(at: datetime) -> None:
+        with world.session() as session:
+            incident = dispatch_service.get_incident(db=session, incident_id=incident_id)
+            chosen = dispatch_service.recommended_unit_ids(incident)
+            free = [
+                u.id
+                for u in dispatch_service.units_by_id(db=session, ids=chosen)
+                if u.status == "available"
+            ]
+        if not free:
+            return  # nothing recommended is free any more: left to the human dispatcher
         try:
-            with world.session() as session:
-                incident = dispatch_service.get_incident(db=session, incident_id=incident_id)
-                chosen = dispatch_service.recommended_unit_ids(incident)
-                if not chosen:
-                    return
-                dispatch_service.dispatch_units(
-                    db=session,
-                    incident_id=incident_id,
-                    actor=ACTOR,
-                    dispatch_in=dispatch_schemas.DispatchCreate(unit_ids=chosen),
-                )
-                moving = [
-                    (u.id, int(u.node))
-                    for u in dispatch_service.units_by_id(db=session, ids=chosen)
-                    if u.kind in GROUND_KINDS and u.node is not None and u.node >= 0
-                ]
+            # Units taken by another incident since the recommendation: the dispatcher
+            # sends the rest and says why, as the desk requires for any override.
+            reason = None if len(free) == len(chosen) else "推荐警力已被占用，派出其余推荐警力"
+            moving = dispatch(free, reason)
         except PinganError:
-            return  # a recommended unit was taken meanwhile: left to the human dispatcher
+            return
         for unit_id, start_node in moving:
             if _set_status(world, unit_id, "en_route"):
                 _drive(world, unit_id, start_node, node, at, _on_scene(world, unit_id, incident_id))
