@@ -65,7 +65,7 @@ def test_no_server_errors(api_schema: Any, admin_headers: dict[str, str]) -> Non
     """Every operation, a bounded number of generated requests each, as an administrator."""
     failures: list[str] = []
     operations = 0
-    answered: set[str] = set()  # operations that answered 2xx at least once
+    answered: set[str] = set()  # operations that got past authentication at least once
     for result in api_schema.get_all_operations():
         operation = result.ok()
         operations += 1
@@ -84,15 +84,16 @@ def test_no_server_errors(api_schema: Any, admin_headers: dict[str, str]) -> Non
                 response = case.call_and_validate(
                     headers=admin_headers, checks=[not_a_server_error]
                 )
-                if response.status_code < 300:
+                if response.status_code not in (401, 403):
                     answered.add(f"{case.method} {case.path}")
             except Exception as exc:  # collected so one failing operation hides no other
                 failures.append(f"{case.method} {case.formatted_path}: {exc}")
 
         fuzz()
     assert operations >= 20, operations
-    # The token works: most operations were reached past authentication.
-    assert len(answered) >= operations // 2, sorted(answered)
+    # The token works: the operations were reached past authentication (the few admin-only
+    # or partner-only ones aside).
+    assert len(answered) >= operations * 3 // 4, sorted(answered)
     assert not failures, "\n\n".join(failures[:20])
 
 

@@ -86,6 +86,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/dispatch/units/{unit_id}/status"): CALL_TAKERS,
     ("GET", "/api/dispatch/units/{unit_id}/timeline"): STAFF,
     ("POST", "/api/dispatch/incidents"): CALL_TAKERS,
+    ("POST", "/api/dispatch/incidents/eido"): CALL_TAKERS,
+    ("GET", "/api/dispatch/incidents/{incident_id}/eido"): STAFF,
     ("GET", "/api/dispatch/incidents"): STAFF,
     ("GET", "/api/dispatch/incidents/{incident_id}"): STAFF,
     ("POST", "/api/dispatch/incidents/{incident_id}/dispatch"): DISPATCHERS,
@@ -150,6 +152,7 @@ BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
         "lon": 24.94,
         "lat": 60.17,
     },
+    ("POST", "/api/dispatch/incidents/eido"): lambda caller, w: {"eidoVersion": "1.0"},
     ("POST", "/api/dispatch/incidents/{incident_id}/dispatch"): lambda caller, w: {
         "unit_ids": [1],
         "override_reason": "route table",

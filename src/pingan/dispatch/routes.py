@@ -143,6 +143,21 @@ def report_call(call_in: CallCreate, who: CallTaker, db: DbSession, ctx: Platfor
     return _incident_response(db, who, incident, status.HTTP_201_CREATED)
 
 
+@router.post(
+    "/incidents/eido",
+    response_model=IncidentRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Report a call from a NENA EIDO document",
+)
+def report_eido(
+    document: dict[str, Any], who: CallTaker, db: DbSession, ctx: PlatformContext
+) -> Any:
+    """Take a call handed over as EIDO JSON (NENA-STA-021); a malformed document is a 422."""
+    call_in = service.call_from_eido(document)
+    incident = service.report_call(db=db, settings=ctx.settings, call_in=call_in, actor=who)
+    return _incident_response(db, who, incident, status.HTTP_201_CREATED)
+
+
 @router.get("/incidents", response_model=list[IncidentRead], summary="Incidents")
 def list_incidents(
     who: Reader,
@@ -160,6 +175,13 @@ def get_incident(incident_id: RowId, who: Reader, db: DbSession) -> Any:
     """One incident with its triage, duplicates, recommendation and units."""
     incident = service.get_incident(db=db, incident_id=incident_id, principal=who)
     return _incident_response(db, who, incident)
+
+
+@router.get("/incidents/{incident_id}/eido", summary="The incident as NENA EIDO JSON")
+def export_incident_eido(incident_id: RowId, who: Reader, db: DbSession) -> dict[str, Any]:
+    """The incident as an EIDO document, to hand over to another centre."""
+    incident = service.get_incident(db=db, incident_id=incident_id, principal=who)
+    return service.incident_eido(db=db, incident=incident)
 
 
 @router.post(

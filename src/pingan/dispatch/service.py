@@ -40,6 +40,14 @@ from pingan.core.auth.permissions import Principal
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.outbox import record
 from pingan.dispatch.duplicates import CallSnapshot, find_duplicates
+from pingan.dispatch.eido import (
+    EidoCall,
+    EidoError,
+    EidoIncident,
+    EidoLocation,
+    export_eido,
+    parse_eido,
+)
 from pingan.dispatch.events import (
     IncidentClosed,
     IncidentReported,
@@ -1170,3 +1178,73 @@ def units_by_id(*, db: Session, ids: Sequence[int]) -> list[Unit]:
     """The units with these ids, in the order given (unknown ids are left out)."""
     rows = {u.id: u for u in db.scalars(select(Unit).where(Unit.id.in_(list(ids))))}
     return [rows[i] for i in ids if i in rows]
+
+
+# ----------------------------------------------------------------------------- EIDO
+
+PRIORITY_NUMBER: Final = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}
+
+
+def call_from_eido(doc: dict[str, Any] | str | bytes) -> CallCreate:
+    """The call an EIDO (NENA-STA-021) document describes (EidoError naming the field if bad)."""
+    parsed = parse_eido(doc)
+    refs = [r for c in parsed.calls for r in c.location_refs] or [x.id for x in parsed.locations]
+    places = [loc for loc in (parsed.location(r) for r in refs) if loc is not None]
+    located = next((p for p in places if p.lat is not None and p.lon is not None), None)
+    civic = next((p.civic_text for p in places if p.civic_text), None)
+    if located is None and civic is None:
+        raise EidoError(field="locationComponent", reason="no coordinates or civic address")
+    text = "；".join(parsed.notes) or parsed.incident_type or "EIDO"
+    return CallCreate(
+        text=text[:2000],
+        lon=located.lon if located is not None else None,
+        lat=located.lat if located is not None else None,
+        address=None if located is not None else (civic or "")[:300],
+        source="eido",
+        received_at=parsed.calls[0].start if parsed.calls else parsed.updated_at,
+    )
+
+
+def incident_eido(*, db: Session, incident: Incident) -> dict[str, Any]:
+    """The incident as an EIDO JSON document (validates against the NENA schema)."""
+    city = get_city(session=db, city_id=incident.city_id)
+    base = f"urn:emergency:uid:incidentid:{incident.id}:{city.name}.pingan"
+    location = EidoLocation(
+        id=f"{base}:location",
+        kind="incident",
+        lat=incident.lat,
+        lon=incident.lon,
+        civic_text=incident.address or None,
+    )
+    stamps = [
+        t
+        for t in (
+            incident.received_at,
+            incident.dispatched_at,
+            incident.first_arrival_at,
+            incident.closed_at,
+        )
+        if t is not None
+    ]
+    call = EidoCall(
+        id=f"{base}:call",
+        start=incident.received_at,
+        answered=incident.received_at,
+        direction="incoming",
+        primary_type="emergency",
+        state="callAnswered",
+        location_refs=(location.id,),
+    )
+    return export_eido(
+        EidoIncident(
+            id=base,
+            updated_at=max(stamps),
+            agency_id=f"{city.name}.pingan",
+            issuing_element=f"pingan.{city.name}",
+            incident_type=incident.call_type or "unclassified",
+            priority=PRIORITY_NUMBER.get(incident.priority),
+            calls=(call,),
+            locations=(location,),
+            notes=(incident.call_text,) if incident.call_text else (),
+        )
+    )

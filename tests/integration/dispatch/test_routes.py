@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pingan.city.service import demo_pbf_path, import_city
 from pingan.core.audit import AuditRecord
 from pingan.core.auth.deps import Principal, get_principal
 from pingan.core.db import Base
 from pingan.core.settings import Settings
+from pingan.dispatch.models import Incident
 from pingan.web.app import create_app
+from tests.unit.dispatch.test_eido import _sample, _validator, needs_eido
 
 from .conftest import SCENE
 
@@ -190,3 +193,47 @@ def test_errors_in_chinese_by_default_and_english_on_request(
         },
     )
     assert r.status_code == 422 and r.json()["error"]["field"] == "endurance_min"
+
+
+def _moved_into_the_city(doc: dict[str, Any]) -> dict[str, Any]:
+    """The NENA sample with its civic address moved to a street of the demo city."""
+    text = json.dumps(doc)
+    assert "<RD>Cellular</RD>" in text, "the sample's civic address names its road"
+    moved: dict[str, Any] = json.loads(text.replace("<RD>Cellular</RD>", "<RD>Bulevardi</RD>"))
+    return moved
+
+
+@needs_eido
+def test_eido_import_export_through_the_api(api: tuple[TestClient, dict[str, Any]]) -> None:
+    client, ctx = api
+    sample = _sample()
+    with ctx["db"].session() as s:
+        before = s.scalar(select(func.count()).select_from(Incident))
+
+    # The NENA sample's civic address is in Wilmington, not in this city: a 422, nothing written.
+    r = client.post("/api/dispatch/incidents/eido", json=sample, headers={"Accept-Language": "en"})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == "address"
+    # A malformed document names its field.
+    broken = {k: v for k, v in sample.items() if k != "eidoVersion"}
+    r = client.post("/api/dispatch/incidents/eido", json=broken)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "eidoVersion"
+    with ctx["db"].session() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == before
+
+    r = client.post("/api/dispatch/incidents/eido", json=_moved_into_the_city(sample))
+    assert r.status_code == 201, r.text
+    incident = r.json()
+    assert incident["source"] == "eido" and "Bulevardi" in incident["address"]
+    assert incident["received_at"].startswith("2021-04-30T18:40:00")  # callStartTimestamp, UTC
+
+    exported = client.get(f"/api/dispatch/incidents/{incident['id']}/eido")
+    assert exported.status_code == 200
+    doc = exported.json()
+    errors = [str(e) for e in _validator().iter_errors(doc)]
+    assert errors == []
+    exported_type = doc["incidentComponent"]["incidentTypeCommonRegistryText"]
+    assert exported_type == (incident["call_type"] or "unclassified")
+    # and what we export, we can import again
+    again = client.post("/api/dispatch/incidents/eido", json=doc)
+    assert again.status_code == 201, again.text
