@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,15 +92,11 @@ class LiveServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The whole platform (relay, bus, feed) answering HTTP on a free local port."""
+@contextmanager
+def serving(app: Any, name: str) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    """Serve ``app`` with uvicorn (lifespan on) on a free local port in a background thread."""
     import uvicorn
 
-    from pingan.web.app import create_app
-
-    platform = prepare_platform(tmp_path_factory.mktemp("live"))
-    app = create_app(platform.settings)
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -116,18 +113,29 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         asyncio.set_event_loop(loop)
         loop.run_until_complete(server.serve())
 
-    thread = threading.Thread(target=serve, name="uvicorn-e2e", daemon=True)
+    thread = threading.Thread(target=serve, name=f"uvicorn-{name}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the e2e server did not start")
+            raise RuntimeError(f"the {name} server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app, platform, loop)
+        yield f"http://127.0.0.1:{port}", loop
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The whole platform (relay, bus, feed) answering HTTP on a free local port."""
+    from pingan.web.app import create_app
+
+    platform = prepare_platform(tmp_path_factory.mktemp("live"))
+    app = create_app(platform.settings)
+    with serving(app, "e2e") as (base_url, loop):
+        yield LiveServer(base_url, app, platform, loop)
 
 
 def chromium_path() -> str | None:
@@ -143,3 +151,27 @@ def artifacts_dir() -> Path:
     """Where tests leave screenshots (``$PINGAN_ARTIFACTS`` or tests/artifacts)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian chromium driven by Playwright (skips when either is missing)."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no chromium at /usr/bin/chromium (set CHROMIUM to another binary)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as pw:
+        launched = pw.chromium.launch(
+            executable_path=executable,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -7,10 +7,7 @@ the page only, the way a call-taker and a dispatcher would.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +17,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from tests.e2e.conftest import Platform, chromium_path, free_port, prepare_platform
+from tests.e2e.conftest import Platform, chromium_path, prepare_platform, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -68,7 +65,6 @@ def dispatch_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, Platform, int]]:
     """The demo city and its demo force served on a free port; one foot patrol's fix is old."""
-    import uvicorn
     from sqlalchemy import select
 
     from pingan.city.models import City
@@ -97,54 +93,8 @@ def dispatch_server(
         db.dispose()
 
     app = create_app(platform.settings)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    loop = asyncio.new_event_loop()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.serve())
-
-    thread = threading.Thread(target=serve, name="uvicorn-dispatch-e2e", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the dispatch e2e server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", platform, stale_id
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with serving(app, "dispatch-e2e") as (base_url, _loop):
+        yield base_url, platform, stale_id
 
 
 def _token(base: str, platform: Platform) -> str:
