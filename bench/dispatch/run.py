@@ -161,8 +161,10 @@ def _by_urgency(calls: list[Call]) -> list[Call]:
     return sorted(calls, key=lambda c: (c.priority, c.t))
 
 
-def straight_line_nearest(city: City) -> Policy:
-    """Each waiting call (most urgent first) gets the idle unit nearest as the crow flies."""
+def _greedy(
+    city: City, choose: Callable[[RoadGraph, Call, np.ndarray], tuple[int, float]]
+) -> Policy:
+    """Waiting calls, most urgent first, each take the idle unit ``choose`` picks."""
     g = city.graph
 
     def decide(t: float, waiting: list[Call], idle: list[Unit]) -> list[Dispatch]:
@@ -171,35 +173,33 @@ def straight_line_nearest(city: City) -> Policy:
         for call in _by_urgency(waiting):
             if not free:
                 break
-            pos = np.array([u.node(t) for u in free])
-            crow = haversine_m(
-                g.lon[pos], g.lat[pos], float(g.lon[call.node]), float(g.lat[call.node])
-            )
-            k = int(np.argmin(crow))
-            drive = float(travel_times_to(g, call.node)[pos[k]])
+            k, drive = choose(g, call, np.array([u.node(t) for u in free]))
             out.append((call, free.pop(k), drive))
         return out
 
     return decide
 
 
+def _crow_nearest(g: RoadGraph, call: Call, pos: np.ndarray) -> tuple[int, float]:
+    crow = haversine_m(g.lon[pos], g.lat[pos], float(g.lon[call.node]), float(g.lat[call.node]))
+    k = int(np.argmin(crow))
+    return k, float(travel_times_to(g, call.node)[pos[k]])
+
+
+def _road_nearest(g: RoadGraph, call: Call, pos: np.ndarray) -> tuple[int, float]:
+    times = travel_times_to(g, call.node)[pos]
+    k = int(np.argmin(times))
+    return k, float(times[k])
+
+
+def straight_line_nearest(city: City) -> Policy:
+    """Each waiting call (most urgent first) gets the idle unit nearest as the crow flies."""
+    return _greedy(city, _crow_nearest)
+
+
 def road_eta_nearest(city: City) -> Policy:
     """Each waiting call (most urgent first) gets the idle unit with the shortest road ETA."""
-    g = city.graph
-
-    def decide(t: float, waiting: list[Call], idle: list[Unit]) -> list[Dispatch]:
-        out: list[Dispatch] = []
-        free = list(idle)
-        for call in _by_urgency(waiting):
-            if not free:
-                break
-            pos = np.array([u.node(t) for u in free])
-            times = travel_times_to(g, call.node)[pos]
-            k = int(np.argmin(times))
-            out.append((call, free.pop(k), float(times[k])))
-        return out
-
-    return decide
+    return _greedy(city, _road_nearest)
 
 
 def pingan_joint(city: City) -> Policy:

@@ -748,6 +748,14 @@ def get_incident(*, db: Session, incident_id: int, principal: Principal | None =
     return incident
 
 
+def _open_incident(db: Session, incident_id: int, principal: Principal | None) -> Incident:
+    """The incident, refused (409) when it is already closed."""
+    incident = get_incident(db=db, incident_id=incident_id, principal=principal)
+    if incident.status == "closed":
+        raise Conflict("dispatch.error.incident_closed", field="incident_id", incident=incident.id)
+    return incident
+
+
 def dispatch_units(
     *,
     db: Session,
@@ -757,9 +765,7 @@ def dispatch_units(
     principal: Principal | None = None,
 ) -> Incident:
     """Send units to an incident; a choice other than the recommendation needs a reason."""
-    incident = get_incident(db=db, incident_id=incident_id, principal=principal)
-    if incident.status == "closed":
-        raise Conflict("dispatch.error.incident_closed", field="incident_id", incident=incident.id)
+    incident = _open_incident(db, incident_id, principal)
     wanted = list(dict.fromkeys(dispatch_in.unit_ids))
     if len(wanted) != len(dispatch_in.unit_ids):
         raise ValidationFailed("dispatch.error.repeated_unit", field="unit_ids")
@@ -849,9 +855,7 @@ def close_incident(
     principal: Principal | None = None,
 ) -> Incident:
     """Close an incident; units still with it are released (their timeline records it)."""
-    incident = get_incident(db=db, incident_id=incident_id, principal=principal)
-    if incident.status == "closed":
-        raise Conflict("dispatch.error.incident_closed", field="incident_id", incident=incident.id)
+    incident = _open_incident(db, incident_id, principal)
     at = clock.now()
     for assignment in list(incident.assignments):
         if assignment.cleared_at is not None:

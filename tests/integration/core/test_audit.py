@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -25,14 +23,13 @@ from pingan.core.auth import module as auth_module
 from pingan.core.auth import passwords, service
 from pingan.core.auth.cli import apikey_app, user_app
 from pingan.core.auth.models import ApiKey, User
-from pingan.core.auth.permissions import Principal, register_permissions
+from pingan.core.auth.permissions import Principal
 from pingan.core.auth.schemas import UserCreate
 from pingan.core.db import Database
-from pingan.core.deps import get_language
-from pingan.core.errors import PinganError, ValidationFailed
+from pingan.core.errors import ValidationFailed
 from pingan.core.i18n import register_catalogue
-from pingan.core.module import Context
 from pingan.core.settings import Settings, get_settings
+from tests.integration.core.test_auth import build_app
 
 pytestmark = pytest.mark.usefixtures("fast_hasher")
 
@@ -330,23 +327,6 @@ def test_every_service_write_is_audited(db: Database) -> None:
 
 
 # ---------------------------------------------------------------------------- HTTP
-
-
-def build_app(settings: Settings, db: Database) -> FastAPI:
-    app = FastAPI()
-    app.state.ctx = Context(settings=settings, db=db, bus=None)  # type: ignore[arg-type]
-    for m in (auth_module.module(), audit_module.module()):
-        assert m.locales_dir is not None and m.router is not None
-        register_catalogue(m.locales_dir)
-        register_permissions(m.permissions)
-        app.include_router(m.router, prefix="/api")
-
-    @app.exception_handler(PinganError)
-    async def _error(request: Request, exc: PinganError) -> JSONResponse:
-        body = {"code": exc.key, "message": exc.message(get_language(request)), "field": exc.field}
-        return JSONResponse({"error": body}, status_code=exc.status_code)
-
-    return app
 
 
 def test_audit_api(settings: Settings, db: Database) -> None:
