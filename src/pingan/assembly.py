@@ -16,6 +16,7 @@ MODULE_PATHS: tuple[str, ...] = (
     "pingan.core.audit_module",
     "pingan.city",
     "pingan.dispatch",
+    "pingan.identity",
 )
 
 

@@ -1,0 +1,257 @@
+"""``pingan identity ...``: verify any SD-JWT, list the relying-party scenarios."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pingan.core.i18n import console_language, register_catalogue
+from pingan.core.i18n import console_text as t
+from pingan.identity import sdjwt
+from pingan.identity.scenarios import CATEGORIES, load_registry
+
+register_catalogue(Path(__file__).parent / "locales")
+
+app = typer.Typer(
+    help="The digital ID desk: verify SD-JWT credentials, scenarios. / 数字身份：核验凭证、场景。",
+    no_args_is_help=True,
+)
+console = Console()
+
+
+def _read_key(value: str) -> sdjwt.AnyKey:
+    """An issuer key from inline JWK JSON or a file holding one (a private JWK is reduced)."""
+    text = value.strip()
+    if not text.startswith("{"):
+        path = Path(value)
+        if not path.exists():
+            raise typer.BadParameter(t("identity.cli.file_missing", path=value))
+        text = path.read_text(encoding="utf-8")
+    try:
+        jwk = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(t("identity.cli.key_invalid", detail="not JSON")) from exc
+    if isinstance(jwk, dict) and isinstance(jwk.get("keys"), list) and jwk["keys"]:
+        jwk = jwk["keys"][0]  # a JWKS: its first key
+    try:
+        key = sdjwt.load_jwk(jwk, "issuer_key")
+    except sdjwt.SdJwtError as exc:
+        raise typer.BadParameter(t("identity.cli.key_invalid", detail=exc.detail)) from exc
+    return key.public_key() if isinstance(key, sdjwt.PrivateKey) else key
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@app.command("verify")
+def verify(
+    file: Annotated[str, typer.Argument(help="SD-JWT file (compact or JSON), '-' for stdin.")],
+    issuer_key: Annotated[
+        str, typer.Option("--issuer-key", help="Issuer public JWK: JSON text or a file.")
+    ],
+    aud: Annotated[str | None, typer.Option("--aud", help="Expected KB-JWT audience.")] = None,
+    nonce: Annotated[str | None, typer.Option("--nonce", help="Expected KB-JWT nonce.")] = None,
+    typ: Annotated[
+        list[str] | None, typer.Option("--typ", help="Accepted header typ (repeatable).")
+    ] = None,
+    now: Annotated[
+        float | None, typer.Option("--now", help="Verify as of this Unix time (default: now).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Verify an SD-JWT and print the disclosed claims or the reason for rejection.
+
+    / 核验 SD-JWT 凭证，输出披露的信息或拒绝原因。
+    """
+    if file == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(file)
+        if not path.exists():
+            raise typer.BadParameter(t("identity.cli.file_missing", path=file))
+        text = path.read_text(encoding="utf-8")
+    key = _read_key(issuer_key)
+    try:
+        verified = sdjwt.verify(
+            text,
+            issuer_keys=key,
+            expected_aud=aud,
+            expected_nonce=nonce,
+            now=now,
+            accepted_typs=frozenset(typ) if typ else None,
+        )
+    except sdjwt.SdJwtError as exc:
+        reason_text = t(f"identity.reason.{exc.reason}")
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "accepted": False,
+                        "reason": exc.reason,
+                        "part": exc.part,
+                        "detail": exc.detail,
+                        "message": reason_text,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            message = t(
+                "identity.cli.verify_failed", reason=reason_text, part=exc.part, detail=exc.detail
+            )
+            console.print(f"[red]{message}[/red]")
+        raise typer.Exit(code=1) from None
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "accepted": True,
+                    "claims": verified.claims,
+                    "disclosed": [list(p) for p in verified.disclosed_paths],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    console.print(f"[green]{t('identity.cli.verify_ok')}[/green]")
+    disclosed = {p[0] for p in verified.disclosed_paths}
+    table = Table(title=t("identity.cli.disclosed"))
+    table.add_column(t("identity.cli.claim"))
+    table.add_column(t("identity.cli.value"))
+    table.add_column("SD")
+    for name, value in verified.claims.items():
+        table.add_row(name, _show(value), "✓" if name in disclosed else "")
+    console.print(table)
+
+
+@app.command("scenarios")
+def scenarios() -> None:
+    """List the relying-party scenarios and the claims each may ask for. / 列出核验场景。"""
+    lang = console_language()
+    table = Table()
+    for column in ("id", "name", "category", "claims"):
+        table.add_column(column)
+    for scenario in load_registry().values():
+        table.add_row(
+            scenario.id,
+            scenario.label(lang),
+            CATEGORIES[scenario.category].get(lang, scenario.category),
+            ", ".join(sorted(scenario.claims)),
+        )
+    console.print(table)
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory to write the demo files to.")
+    ] = Path("identity-demo"),
+    scenario_id: Annotated[
+        str, typer.Option("--scenario", help="Scenario the presentation is made for.")
+    ] = "hotel_checkin",
+) -> None:
+    """Write demo keys, a resident credential, a presentation and a status list token.
+
+    / 生成演示密钥、居民凭证、场景出示与状态列表。
+    """
+    from datetime import date
+
+    from pingan.core import clock
+    from pingan.identity.credential import issue_resident_credential, present_for_scenario
+    from pingan.identity.scenarios import Resident, ScenarioError, get_scenario
+    from pingan.identity.statuslist import StatusList, issue_status_list_token
+
+    try:
+        scenario = get_scenario(scenario_id)
+    except ScenarioError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    now = clock.now()
+    issuer_key, holder_key = sdjwt.generate_key(), sdjwt.generate_key()
+    uri = "https://pingan.example/identity/status/demo"
+    audience = "https://rp.example/" + scenario.id
+    nonce = secrets.token_urlsafe(12)
+    resident = Resident("王小明", "11010519491231002X", date(1990, 5, 17), "朝阳区", "sha256-demo")
+    credential = issue_resident_credential(
+        resident,
+        issuer_key=issuer_key,
+        issuer="https://bureau.pingan.example",
+        holder_jwk=sdjwt.public_jwk(holder_key),
+        status_idx=3,
+        status_uri=uri,
+        now=now,
+        kid="bureau-demo",
+    ).serialized
+    presentation = present_for_scenario(
+        credential, scenario, holder_key=holder_key, nonce=nonce, audience=audience, now=now
+    )
+    status = issue_status_list_token(
+        StatusList.empty(64, bits=2), uri=uri, key=issuer_key, iat=int(now.timestamp()), ttl=300
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "issuer.jwk": json.dumps(sdjwt.private_jwk(issuer_key)),
+        "issuer.pub.jwk": json.dumps(sdjwt.public_jwk(issuer_key)),
+        "holder.jwk": json.dumps(sdjwt.private_jwk(holder_key)),
+        "credential.txt": credential,
+        "presentation.txt": presentation,
+        "status-list.jwt": status,
+    }
+    for name, text in files.items():
+        (out / name).write_text(text + "\n", encoding="utf-8")
+    console.print(f"{out}: {', '.join(files)}")
+    console.print(
+        f"pingan identity verify {out / 'presentation.txt'} --issuer-key {out / 'issuer.pub.jwk'}"
+        f" --aud {audience} --nonce {nonce} --typ dc+sd-jwt"
+    )
+
+
+@app.command("status")
+def status(
+    token_file: Annotated[str, typer.Argument(help="Status list token (statuslist+jwt) file.")],
+    issuer_key: Annotated[
+        str, typer.Option("--issuer-key", help="Issuer public JWK: JSON text or a file.")
+    ],
+    uri: Annotated[str, typer.Option("--uri", help="The status list's URI (the token's sub).")],
+    idx: Annotated[list[int] | None, typer.Option("--idx", help="Index to look up.")] = None,
+    now: Annotated[
+        float | None, typer.Option("--now", help="Check as of this Unix time (default: now).")
+    ] = None,
+) -> None:
+    """Check a status list token and print statuses. / 核验状态列表并查询凭证状态。"""
+    from pingan.core import clock
+    from pingan.identity.statuslist import (
+        STATUS_NAMES,
+        StatusListError,
+        verify_status_list_token,
+    )
+
+    path = Path(token_file)
+    if not path.exists():
+        raise typer.BadParameter(t("identity.cli.file_missing", path=token_file))
+    key = _read_key(issuer_key)
+    try:
+        lst = verify_status_list_token(
+            path.read_text(encoding="utf-8").strip(),
+            key=key,
+            expected_uri=uri,
+            now=clock.now().timestamp() if now is None else now,
+        )
+        rows = [(i, lst.get(i)) for i in (idx or [])]
+    except StatusListError as exc:
+        reason_text = t(f"identity.reason.{exc.reason}")
+        message = t(
+            "identity.cli.verify_failed", reason=reason_text, part=exc.part, detail=exc.detail
+        )
+        console.print(f"[red]{message}[/red]")
+        raise typer.Exit(code=1) from None
+    console.print(f"bits={lst.bits} size={len(lst)}")
+    for i, value in rows:
+        console.print(f"{i}: {value} ({STATUS_NAMES.get(value, 'application-specific')})")
