@@ -158,6 +158,9 @@ def _prepare(settings: Settings, *, demo: bool) -> tuple[str, str | None]:
             with db.session() as session:
                 city = get_city_by_name(session=session, name=settings.city.demo_name)
                 seed_demo_units(db=session, settings=settings, city_id=city.id)
+                from pingan.dispatch.linkage import seed_demo_departments
+
+                seed_demo_departments(db=session)  # linked departments (非警务联动)
         with db.session() as session:
             password = ensure_first_admin(session, settings)
     finally:

@@ -58,6 +58,7 @@ if MISSING:
 TIMEOUT_MS = 30_000
 CALL_TEXT = "有人在商场门口打架，好像有人受伤了"
 SECOND_CALL = "路口两辆车撞了，司机在吵架"
+UNCLEAR_CALL = "你好，我想说一下那个事情"
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,7 @@ def dispatch_server(
 
     from pingan.city.models import City
     from pingan.core.db import Database
+    from pingan.dispatch.linkage import seed_demo_departments
     from pingan.dispatch.models import Unit
     from pingan.dispatch.service import seed_demo_units
     from pingan.web.app import create_app
@@ -81,6 +83,7 @@ def dispatch_server(
             assert city_id is not None, "the demo city was not imported"
             seeded = seed_demo_units(db=session, settings=platform.settings, city_id=city_id)
             assert seeded > 0
+            assert seed_demo_departments(db=session) > 0  # as `pingan run` does
             # A foot patrol whose last position report is an hour old (newer-only AVL
             # reports cannot make a unit stale through the API).
             foot = session.scalars(
@@ -107,9 +110,10 @@ def _token(base: str, platform: Platform) -> str:
     return token
 
 
-def _pick_on_map(page: Any) -> None:
+def _pick_on_map(page: Any, first: int = 0) -> None:
     """Arm the pick button and click the map until the panel takes a point."""
-    for fx, fy in [(0.5, 0.5), (0.42, 0.46), (0.58, 0.55), (0.47, 0.6), (0.55, 0.4)]:
+    spots = [(0.5, 0.5), (0.42, 0.46), (0.58, 0.55), (0.47, 0.6), (0.55, 0.4)]
+    for fx, fy in spots[first:] + spots[:first]:
         if "is-on" not in (page.get_attribute("[data-testid='dispatch-pick']", "class") or ""):
             page.click("[data-testid='dispatch-pick']")
         page.locator("#map").scroll_into_view_if_needed()
@@ -173,7 +177,8 @@ def _work_the_desk(
         assert page.locator(f"[data-testid='board-group-{kind}']").count() == 1, kind
     stale_row = page.locator(_unit_row(page, stale_id))
     assert stale_row.get_attribute("data-stale") == "true"
-    assert stale_row.locator("[data-testid='stale-badge']").text_content() == "位置过期"
+    # "位置过期 60 分钟": how long ago the last fix was
+    assert stale_row.locator("[data-testid='stale-badge']").text_content().startswith("位置过期 ")
     assert page.locator("[data-testid='drone-battery']").count() >= 1
     assert "分" in page.locator("[data-testid='drone-battery']").first.text_content()
 
@@ -217,7 +222,10 @@ def _work_the_desk(
         (r["unit_id"] for r in incident["recommendations"] if r["kind"] not in ("camera", "drone")),
         sent[0],
     )
-    assert detail.locator("[data-testid='detail-unit']").count() == len(sent)
+    # Cameras are tasked to look, not dispatched: they are listed apart, without status buttons.
+    cameras = [r for r in incident["recommendations"] if r["kind"] == "camera"]
+    assert detail.locator("[data-testid='detail-unit']").count() == len(sent) - len(cameras)
+    assert detail.locator("[data-testid='detail-camera']").count() == len(cameras)
     page.wait_for_selector(f"{_unit_row(page, ground)}[data-status='dispatched']")
 
     # The unit reports en route, then on scene, through the panel's status buttons.
@@ -278,6 +286,36 @@ def _work_the_desk(
     assert "附近摩托更快" in page.text_content("[data-testid='detail-override-reason']")
     page.wait_for_selector(f"{_unit_row(page, other)}[data-status='dispatched']")
 
+    # An unclear call stays with the desk (首接负责) until the dispatcher re-classifies it;
+    # then, as a non-police matter, it goes to its department with one click.
+    page.fill("[data-testid='dispatch-call-text']", UNCLEAR_CALL)
+    _pick_on_map(page, first=3)  # away from the other calls: not anyone's duplicate
+    page.click("[data-testid='dispatch-call-submit']")
+    page.wait_for_function(
+        "id => { const d = document.querySelector(\"[data-testid='dispatch-detail']\");"
+        " return d && d.dataset.incidentId && d.dataset.incidentId !== id; }",
+        arg=second_id,
+        timeout=TIMEOUT_MS,
+    )
+    unclear_id = page.get_attribute("[data-testid='dispatch-detail']", "data-incident-id")
+    page.wait_for_selector("[data-testid='transfer-unclear']")
+    page.wait_for_selector(
+        "[data-testid='classify-type'] option[value='water_outage']", state="attached"
+    )
+    page.select_option("[data-testid='classify-type']", "water_outage")
+    page.click("[data-testid='classify-submit']")
+    assert page.locator("[data-testid='dispatch-error']").count() >= 1  # no reason given
+    page.fill("[data-testid='classify-reason']", "回拨核实：小区停水")
+    page.click("[data-testid='classify-submit']")
+    page.wait_for_selector("[data-testid='transfer-submit']", timeout=TIMEOUT_MS)
+    assert page.locator("[data-testid='transfer-unclear']").count() == 0
+    page.click("[data-testid='transfer-submit']")
+    page.wait_for_selector(
+        f"[data-testid='dispatch-detail'][data-incident-id='{unclear_id}']"
+        "[data-status='transferred'] [data-testid='transfer-info'][data-status='transferred']",
+        timeout=TIMEOUT_MS,
+    )
+
     # Back on the first incident for the picture: queue, detail, board and map together.
     page.click(f"[data-testid='incident-row'][data-incident-id='{incident_id}']")
     page.wait_for_selector(f"[data-testid='dispatch-detail'][data-incident-id='{incident_id}']")
@@ -302,7 +340,7 @@ def _work_the_desk(
         detail.locator("[data-testid='detail-type']").text_content()
         == (incident["call_type_label"]["en"])
     )
-    assert stale_row.locator("[data-testid='stale-badge']").text_content() == "stale"
+    assert stale_row.locator("[data-testid='stale-badge']").text_content().startswith("stale ")
     assert page.text_content(f"{_unit_row(page, ground)} .dp-status") == "On scene"
     assert "min" in page.locator("[data-testid='drone-battery']").first.text_content()
 

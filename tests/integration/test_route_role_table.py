@@ -92,8 +92,53 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/dispatch/incidents/{incident_id}"): STAFF,
     ("POST", "/api/dispatch/incidents/{incident_id}/dispatch"): DISPATCHERS,
     ("POST", "/api/dispatch/incidents/{incident_id}/close"): DISPATCHERS,
+    ("POST", "/api/dispatch/incidents/{incident_id}/classify"): DISPATCHERS,
     ("GET", "/api/dispatch/statistics/response-times"): STAFF,
     ("GET", "/api/dispatch/run-cards"): STAFF,
+    # dispatch: camera tasking
+    ("POST", "/api/dispatch/incidents/{incident_id}/cameras"): DISPATCHERS,
+    ("POST", "/api/dispatch/incidents/{incident_id}/cameras/release"): DISPATCHERS,
+    # dispatch: CAP 1.2 public alerts
+    ("POST", "/api/dispatch/alerts"): frozenset({DISPATCHER, COMMANDER}),
+    ("GET", "/api/dispatch/alerts"): STAFF,
+    ("GET", "/api/dispatch/alerts/{alert_id}"): STAFF,
+    ("GET", "/api/dispatch/alerts/{alert_id}/cap"): STAFF,
+    ("POST", "/api/dispatch/alerts/{alert_id}/issue"): frozenset({COMMANDER}),
+    ("POST", "/api/dispatch/alerts/{alert_id}/update"): frozenset({COMMANDER}),
+    ("POST", "/api/dispatch/alerts/{alert_id}/cancel"): frozenset({COMMANDER}),
+    ("GET", "/api/dispatch/public/alerts"): PUBLIC,
+    # dispatch: event security
+    ("POST", "/api/dispatch/security-events"): UNIT_MANAGERS,
+    ("GET", "/api/dispatch/security-events"): STAFF,
+    ("GET", "/api/dispatch/security-events/presets"): STAFF,
+    ("GET", "/api/dispatch/security-events/{event_id}"): STAFF,
+    ("POST", "/api/dispatch/security-events/{event_id}/posts/propose"): UNIT_MANAGERS,
+    ("POST", "/api/dispatch/security-events/{event_id}/posts/assign"): UNIT_MANAGERS,
+    ("POST", "/api/dispatch/security-events/{event_id}/activate"): UNIT_MANAGERS,
+    ("POST", "/api/dispatch/security-events/{event_id}/end"): UNIT_MANAGERS,
+    ("GET", "/api/dispatch/security-events/{event_id}/board"): STAFF,
+    # dispatch: non-police linkage and follow-ups (partner routes: department keys only)
+    ("GET", "/api/dispatch/departments"): STAFF,
+    ("POST", "/api/dispatch/incidents/{incident_id}/transfer"): DISPATCHERS,
+    ("GET", "/api/dispatch/transfers"): STAFF,
+    ("POST", "/api/dispatch/incidents/{incident_id}/follow-up"): frozenset(
+        {OFFICER, DISPATCHER, COMMANDER, ADMIN}
+    ),
+    ("GET", "/api/dispatch/follow-ups"): STAFF,
+    ("GET", "/api/dispatch/follow-ups/visits"): STAFF,
+    ("GET", "/api/dispatch/follow-ups/{case_id}"): STAFF,
+    ("POST", "/api/dispatch/follow-ups/{case_id}/visits/{visit_id}"): frozenset(
+        {OFFICER, DISPATCHER, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/dispatch/follow-ups/{case_id}/close"): frozenset(
+        {OFFICER, DISPATCHER, COMMANDER, ADMIN}
+    ),
+    ("GET", "/api/dispatch/partner/transfers"): frozenset({PARTNER}),
+    ("GET", "/api/dispatch/partner/transfers/{transfer_id}"): frozenset({PARTNER}),
+    ("POST", "/api/dispatch/partner/transfers/{transfer_id}/ack"): frozenset({PARTNER}),
+    ("POST", "/api/dispatch/partner/transfers/{transfer_id}/progress"): frozenset({PARTNER}),
+    ("POST", "/api/dispatch/partner/transfers/{transfer_id}/resolve"): frozenset({PARTNER}),
+    ("POST", "/api/dispatch/partner/transfers/{transfer_id}/return"): frozenset({PARTNER}),
     # web: the live feed, the desk catalogue and the page's message catalogue
     ("GET", "/api/feed/recent"): STAFF,
     ("GET", "/api/feed/stream"): STAFF,
@@ -111,6 +156,20 @@ QUERIES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/city/cities/{city_id}/route"): ROUTE_QUERY,
 }
 BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
+    # dispatch: event security (no city imported: allowed callers get 404)
+    ("POST", "/api/dispatch/security-events"): lambda caller, w: {
+        "city_id": 999_999,
+        "name": "rt",
+        "perimeter": {
+            "type": "Polygon",
+            "coordinates": [[[24.94, 60.17], [24.95, 60.17], [24.95, 60.175], [24.94, 60.17]]],
+        },
+        "expected_crowd": 1000,
+        "starts_at": "2026-06-01T16:00:00+00:00",
+        "ends_at": "2026-06-01T22:00:00+00:00",
+    },
+    ("POST", "/api/dispatch/security-events/{event_id}/posts/propose"): lambda caller, w: {},
+    ("POST", "/api/dispatch/security-events/{event_id}/posts/assign"): lambda caller, w: {},
     ("POST", "/api/auth/login"): lambda caller, w: {
         "username": "role-admin",
         "password": PASSWORD,
@@ -159,6 +218,52 @@ BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
     },
     ("POST", "/api/dispatch/incidents/{incident_id}/close"): lambda caller, w: {
         "outcome": "route table"
+    },
+    ("POST", "/api/dispatch/incidents/{incident_id}/classify"): lambda caller, w: {
+        "call_type": "fight",
+        "reason": "route table",
+    },
+    # dispatch: non-police linkage and follow-ups (nothing exists: allowed callers get 404)
+    ("POST", "/api/dispatch/incidents/{incident_id}/transfer"): lambda caller, w: {},
+    ("POST", "/api/dispatch/incidents/{incident_id}/follow-up"): lambda caller, w: {
+        "assignee": "role-officer",
+        "summary": "route table",
+        "visits": ["2099-01-01T10:00:00+08:00"],
+    },
+    ("POST", "/api/dispatch/follow-ups/{case_id}/visits/{visit_id}"): lambda caller, w: {
+        "outcome": "route table"
+    },
+    ("POST", "/api/dispatch/follow-ups/{case_id}/close"): lambda caller, w: {
+        "outcome": "route table"
+    },
+    ("POST", "/api/dispatch/partner/transfers/{transfer_id}/ack"): lambda caller, w: {},
+    ("POST", "/api/dispatch/partner/transfers/{transfer_id}/progress"): lambda caller, w: {
+        "text": "route table"
+    },
+    ("POST", "/api/dispatch/partner/transfers/{transfer_id}/resolve"): lambda caller, w: {
+        "outcome": "route table"
+    },
+    ("POST", "/api/dispatch/partner/transfers/{transfer_id}/return"): lambda caller, w: {
+        "reason": "route table"
+    },
+    # dispatch: camera tasking
+    ("POST", "/api/dispatch/incidents/{incident_id}/cameras"): lambda caller, w: {"unit_ids": [1]},
+    ("POST", "/api/dispatch/incidents/{incident_id}/cameras/release"): lambda caller, w: {
+        "unit_ids": [1]
+    },
+    # dispatch: CAP 1.2 public alerts (no city imported: allowed callers get 404)
+    ("POST", "/api/dispatch/alerts"): lambda caller, w: {
+        "city_id": 999_999,
+        "kind": "public_safety",
+        "headline": {"zh-CN": "测试", "en": "Test"},
+        "description": {"zh-CN": "测试", "en": "Test"},
+        "contact": "110",
+        "area": {"description": "rt", "circle": {"lat": 60.17, "lon": 24.94, "radius_km": 1}},
+        "expires_at": "2099-01-01T00:00:00+08:00",
+    },
+    ("POST", "/api/dispatch/alerts/{alert_id}/update"): lambda caller, w: {"urgency": "Expected"},
+    ("POST", "/api/dispatch/alerts/{alert_id}/cancel"): lambda caller, w: {
+        "reason": {"zh-CN": "已找到", "en": "Found"}
     },
 }
 
@@ -261,6 +366,11 @@ def test_every_route_for_every_role(app: FastAPI) -> None:
         "city_id": 999_999,  # no city imported: allowed callers pass the gate and get 404
         "unit_id": 999_999,
         "incident_id": 999_999,
+        "transfer_id": 999_999,  # dispatch: linkage
+        "case_id": 999_999,  # dispatch: follow-ups
+        "visit_id": 999_999,
+        "alert_id": 999_999,
+        "event_id": 999_999,  # dispatch: event security
         "lang": "en",
     }
     failures: list[str] = []

@@ -13,20 +13,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from pingan.core.auth.roles import ADMIN, COMMANDER, DISPATCHER, OFFICER, PARTNER, STAFF_ROLES
-from pingan.core.module import Module, Panel
+from pingan.core.module import Job, Module, Panel
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "dispatch.read": frozenset(STAFF_ROLES),
     "dispatch.call": frozenset({DISPATCHER, COMMANDER, ADMIN, OFFICER}),
     "dispatch.dispatch": frozenset({DISPATCHER, COMMANDER, ADMIN}),
     "dispatch.units.manage": frozenset({COMMANDER, ADMIN}),
+    "dispatch.security.manage": frozenset({COMMANDER, ADMIN}),
     "dispatch.position": frozenset({DISPATCHER, OFFICER, COMMANDER, ADMIN, PARTNER}),
+    # Public warnings (CAP 1.2): dispatchers draft, only a commander broadcasts.
+    "dispatch.alerts.draft": frozenset({DISPATCHER, COMMANDER}),
+    "dispatch.alerts.issue": frozenset({COMMANDER}),
+    # Non-police linkage (非警务联动) and dispute follow-ups (枫桥经验).
+    "dispatch.transfer": frozenset({DISPATCHER, COMMANDER, ADMIN}),
+    "dispatch.followup": frozenset({OFFICER, DISPATCHER, COMMANDER, ADMIN}),
+    "dispatch.partner": frozenset({PARTNER}),  # a linked department's API key, nobody else
 }
 
 
 def module() -> Module:
     """The dispatch desk as the platform assembles it."""
-    from pingan.dispatch import models  # noqa: F401  (registers the tables)
+    from pingan.dispatch import (
+        avl,
+        linkage,
+        models,  # noqa: F401  (registers the tables)
+    )
     from pingan.dispatch.cli import app as cli_app
     from pingan.dispatch.routes import router
 
@@ -39,4 +51,15 @@ def module() -> Module:
         static_dir=here / "static",
         locales_dir=here / "locales",
         permissions=PERMISSIONS,
+        jobs=[
+            # AVL over MQTT: idle (one log line) unless PINGAN_DISPATCH__MQTT_URL is set;
+            # a crash is logged and the bridge restarts after interval_s.
+            Job(name="dispatch-avl", interval_s=10.0, run=avl.run_avl),
+            # Overdue acknowledgements, feedback and follow-up visits (stored deadlines).
+            Job(
+                name="dispatch-linkage-sweep",
+                interval_s=linkage.DEFAULT_SWEEP_INTERVAL_S,
+                run=linkage.run_sweep,
+            ),
+        ],
     )

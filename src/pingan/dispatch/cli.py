@@ -46,11 +46,15 @@ def seed_demo(
         with db.session() as session:
             row = get_city_by_name(session=session, name=city or settings.city.demo_name)
             count = seed_demo_units(db=session, settings=settings, city_id=row.id)
+            from pingan.dispatch.linkage import seed_demo_departments
+
+            departments = seed_demo_departments(db=session)
     except PinganError as exc:
         raise _fail(exc) from None
     finally:
         db.dispose()
     console.print(t("dispatch.cli.seeded", count=count, city=city or settings.city.demo_name))
+    console.print(t("dispatch.cli.departments_seeded", count=departments))
 
 
 @app.command("units")
@@ -189,3 +193,219 @@ def stats(
             share,
         )
     console.print(table)
+
+
+# ---------------------------------------------------------- non-police linkage (非警务联动)
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min"
+
+
+@app.command("departments")
+def departments() -> None:
+    """List the linked departments and their deadlines. / 列出联动单位及其时限。"""
+    from pingan.core.db import Database
+    from pingan.core.settings import get_settings
+    from pingan.dispatch.linkage import list_departments
+
+    settings = get_settings()
+    lang = console_language()
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        with db.session() as session:
+            rows = [
+                (
+                    d.code,
+                    d.name_zh if lang == "zh-CN" else (d.name_en or d.name_zh),
+                    ", ".join(d.call_types or []) + (" (12345)" if d.fallback else ""),
+                    _duration(d.ack_within_s),
+                    _duration(d.feedback_within_s),
+                )
+                for d in list_departments(db=session, include_inactive=True)
+            ]
+    finally:
+        db.dispose()
+    table = Table(
+        t("dispatch.cli.code"),
+        t("dispatch.cli.name"),
+        t("dispatch.cli.call_types"),
+        t("dispatch.cli.ack_within"),
+        t("dispatch.cli.feedback_within"),
+    )
+    for line in rows:
+        table.add_row(*line)
+    console.print(table)
+
+
+@app.command("department-key")
+def department_key(
+    code: Annotated[str, typer.Argument(help="Department code, e.g. water_company.")],
+    name: Annotated[str | None, typer.Option("--name", help="Label of the key.")] = None,
+) -> None:
+    """Create a partner API key for a department (printed once). / 为联动单位创建 API 密钥。"""
+    from pingan.core.auth.permissions import Principal
+    from pingan.core.auth.schemas import ApiKeyCreate
+    from pingan.core.auth.service import create_api_key
+    from pingan.core.db import Database
+    from pingan.core.settings import get_settings
+    from pingan.dispatch.linkage import get_department
+
+    settings = get_settings()
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        with db.session() as session:
+            department = get_department(db=session, code=code)
+            # Partner role, limited to the partner routes: the key reads and answers its own
+            # department's transfers and nothing else (no staff reads, no positions).
+            _key, plain = create_api_key(
+                db=session,
+                key_in=ApiKeyCreate(
+                    name=name or f"{department.code} linkage",
+                    partner=department.code,
+                    roles=["partner"],
+                    scopes=["dispatch.partner"],
+                ),
+                actor=Principal.system("cli"),
+            )
+    except PinganError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    console.print(t("dispatch.cli.key_created", department=code))
+    print(plain)
+    console.print(t("dispatch.cli.key_usage"))
+
+
+@app.command("sweep")
+def sweep() -> None:
+    """Flag overdue transfers and follow-up visits now. / 立即标记超时的移交与回访。"""
+    from pingan.core.db import Database
+    from pingan.core.settings import get_settings
+    from pingan.dispatch.linkage import sweep_overdue
+
+    settings = get_settings()
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        with db.session() as session:
+            report = sweep_overdue(db=session, actor="cli")
+    finally:
+        db.dispose()
+    console.print(
+        t(
+            "dispatch.cli.swept",
+            ack=report.ack_overdue,
+            feedback=report.feedback_overdue,
+            visits=report.visits_overdue,
+        )
+    )
+
+
+@app.command("security-plan")
+def security_plan(
+    crowd: Annotated[int, typer.Option("--crowd", min=1, help="Expected crowd.")],
+    perimeter: Annotated[
+        Path | None,
+        typer.Option("--perimeter", help="GeoJSON file: a Polygon, or a Feature with one."),
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="A demo venue instead of a file.")
+    ] = None,
+    city: Annotated[
+        str | None, typer.Option("--city", help="City name (default: demo city).")
+    ] = None,
+    foot: Annotated[int | None, typer.Option("--foot", min=0, help="Foot posts.")] = None,
+    k9: Annotated[int | None, typer.Option("--k9", min=0, help="K9 teams.")] = None,
+    drones: Annotated[int | None, typer.Option("--drones", min=0, help="Drones.")] = None,
+    approach_m: Annotated[
+        float, typer.Option("--approach-m", min=0, help="Approach roads within (m).")
+    ] = 500.0,
+    method: Annotated[
+        Literal["auto", "milp", "heuristic"], typer.Option("--method", help="auto|milp|heuristic")
+    ] = "auto",
+) -> None:
+    """Propose security posts for an event, without writing. / 大型活动安保布岗（只计算不写入）。"""
+    import json
+
+    from pingan.city.service import get_city_by_name, load_graph
+    from pingan.core.db import Database
+    from pingan.core.errors import ValidationFailed
+    from pingan.core.settings import get_settings
+    from pingan.dispatch import security
+
+    settings = get_settings()
+    name = city or settings.city.demo_name
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        with db.session() as session:
+            row = get_city_by_name(session=session, name=name)
+            if perimeter is not None:
+                try:
+                    doc = json.loads(perimeter.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise ValidationFailed(
+                        "dispatch.security.error.perimeter",
+                        field="perimeter",
+                        reason=type(exc).__name__,
+                    ) from None
+            else:
+                venues = [v for v in security.presets(name) if preset in (None, v.key)]
+                if not venues:
+                    raise ValidationFailed(
+                        "dispatch.security.error.perimeter", field="perimeter", reason="preset"
+                    )
+                doc = venues[0].perimeter
+            polygon = security.parse_perimeter(doc)
+            security.check_inside_city(row, polygon)
+            graph = load_graph(city=row, data_dir=settings.data_dir)
+            plan = security.compute_plan(
+                graph=graph,
+                perimeter=polygon,
+                crowd=crowd,
+                specs=security.specs_for_counts(crowd, foot=foot, k9=k9, drones=drones),
+                approach_m=approach_m,
+                method=method,
+            )
+            session.rollback()  # a planning tool: nothing is written
+    except PinganError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    table = Table(
+        title=t(
+            "dispatch.security.cli.title",
+            crowd=crowd,
+            inside=plan.inside_points,
+            approach=plan.approach_points,
+        )
+    )
+    for key in ("kind", "node", "lon", "lat", "serves", "covers", "mean", "where"):
+        table.add_column(t(f"dispatch.security.cli.{key}"))
+    for post in plan.posts:
+        table.add_row(
+            t(f"dispatch.kind.{post.kind}"),
+            str(post.node),
+            f"{post.lon:.5f}",
+            f"{post.lat:.5f}",
+            f"{post.assigned_share:.0%}",
+            f"{post.covered_share:.0%}",
+            f"{post.mean_cost_s:.0f}",
+            t("dispatch.security.cli.inside" if post.inside else "dispatch.security.cli.approach"),
+        )
+    console.print(table)
+    for k in plan.kinds:
+        if not k.spec.count:
+            continue
+        console.print(
+            t(
+                "dispatch.security.cli.summary",
+                kind=t(f"dispatch.kind.{k.spec.kind}"),
+                count=k.spec.count,
+                method=t(f"dispatch.security.method.{k.method}"),
+                objective=f"{k.objective:.1f}",
+                full=f"{k.full_objective_s:.1f}",
+                coverage=f"{k.coverage:.0%}",
+                gap="—" if k.gap is None else f"{k.gap:.2%}",
+            )
+        )

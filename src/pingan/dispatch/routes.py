@@ -24,6 +24,7 @@ from pingan.dispatch.models import Incident
 from pingan.dispatch.schemas import (
     CallCreate,
     DispatchCreate,
+    IncidentClassify,
     IncidentClose,
     IncidentRead,
     PositionUpdate,
@@ -197,6 +198,28 @@ def dispatch(
     return _incident_response(db, who, incident)
 
 
+@router.post(
+    "/incidents/{incident_id}/classify", response_model=IncidentRead, summary="Re-classify"
+)
+def classify(
+    incident_id: RowId,
+    classify_in: IncidentClassify,
+    who: Dispatcher,
+    db: DbSession,
+    ctx: PlatformContext,
+) -> Any:
+    """Set the call type (and priority) of an incident, with a reason; an unclear call's way out."""
+    incident = service.classify_incident(
+        db=db,
+        settings=ctx.settings,
+        incident_id=incident_id,
+        classify_in=classify_in,
+        actor=who,
+        principal=who,
+    )
+    return _incident_response(db, who, incident)
+
+
 @router.post("/incidents/{incident_id}/close", response_model=IncidentRead, summary="Close")
 def close(incident_id: RowId, close_in: IncidentClose, who: Dispatcher, db: DbSession) -> Any:
     """Close the incident; units still with it are released."""
@@ -229,3 +252,20 @@ def _aware(value: datetime) -> datetime:
 def run_cards(who: Reader) -> Any:
     """The triage call types in force: labels, priorities, police flag, run cards."""
     return service.run_cards()
+
+
+from pingan.dispatch.camera_routes import router as _camera_router  # noqa: E402
+
+router.include_router(_camera_router)
+
+from pingan.dispatch.alert_routes import router as _alert_router  # noqa: E402
+
+router.include_router(_alert_router)
+
+from pingan.dispatch.security_routes import router as _security_router  # noqa: E402
+
+router.include_router(_security_router)
+
+from pingan.dispatch.linkage_routes import router as _linkage_router  # noqa: E402
+
+router.include_router(_linkage_router)

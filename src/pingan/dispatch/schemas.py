@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from pingan.core.privacy import MobileNumber
+from pingan.dispatch.linkage_schemas import DepartmentRef, FollowUpBrief, TransferBrief
 from pingan.dispatch.recommend import UnitKind
 from pingan.dispatch.statuses import UnitStatus
 
 Source = Literal["page", "api", "eido", "sim"]
-IncidentStatus = Literal["new", "dispatched", "on_scene", "closed", "duplicate"]
-OPEN_STATUSES: tuple[str, ...] = ("new", "dispatched", "on_scene")
+IncidentStatus = Literal["new", "dispatched", "on_scene", "closed", "duplicate", "transferred"]
+OPEN_STATUSES: tuple[str, ...] = ("new", "dispatched", "on_scene", "transferred")
 
 
 # ---------------------------------------------------------------------------- units
@@ -55,6 +56,10 @@ class UnitRead(UnitBase):
     capabilities: list[str]
     endurance_min: float | None
     coverage_m: float | None = None
+    battery_pct: float | None = None
+    battery_at: datetime | None = None
+    tasked_incidents: list[int] = Field(default_factory=list)
+    """Cameras: the incidents the camera is tasked to look at now."""
     demo: bool = False
 
 
@@ -65,6 +70,7 @@ class PositionUpdate(BaseModel):
     lat: float = Field(ge=-90, le=90)
     at: AwareDatetime | None = None
     endurance_min: float | None = Field(default=None, ge=0, le=24 * 60)
+    battery_pct: float | None = Field(default=None, ge=0, le=100)
 
 
 class StatusChange(BaseModel):
@@ -139,6 +145,22 @@ class AssignmentRead(BaseModel):
     cleared_at: datetime | None = None
 
 
+class CameraTaskRead(BaseModel):
+    """A camera tasked to look at an incident (video patrol)."""
+
+    unit_id: int
+    callsign: str
+    tasked_at: datetime
+    released_at: datetime | None
+    actor: str
+
+
+class CameraTasking(BaseModel):
+    """Cameras to task to (or release from) an incident."""
+
+    unit_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=50)
+
+
 class IncidentRead(BaseModel):
     """An incident with its triage, duplicates, recommendation and units."""
 
@@ -167,6 +189,12 @@ class IncidentRead(BaseModel):
     units: list[AssignmentRead]
     caller_phone: MobileNumber | None
     override_reason: str | None
+    # non-police linkage and follow-ups (linkage.py fills these in incident_read)
+    suggested_department: DepartmentRef | None = None
+    transfer: TransferBrief | None = None
+    follow_up: FollowUpBrief | None = None
+    cameras: list[CameraTaskRead] = Field(default_factory=list)
+    """Cameras tasked to look at the incident (active and released)."""
 
 
 class DispatchCreate(BaseModel):
@@ -174,6 +202,14 @@ class DispatchCreate(BaseModel):
 
     unit_ids: list[int] = Field(min_length=1, max_length=20)
     override_reason: str | None = Field(default=None, max_length=500)
+
+
+class IncidentClassify(BaseModel):
+    """A dispatcher's re-classification (研判定性): the call type, optionally the priority, why."""
+
+    call_type: str = Field(min_length=1, max_length=64)
+    priority: Literal["P1", "P2", "P3", "P4"] | None = None
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class IncidentClose(BaseModel):

@@ -39,6 +39,7 @@ from pingan.core.auth.deps import scope_to_jurisdictions
 from pingan.core.auth.permissions import Principal
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.outbox import record
+from pingan.dispatch import cameras as camera_service
 from pingan.dispatch.duplicates import CallSnapshot, find_duplicates
 from pingan.dispatch.eido import (
     EidoCall,
@@ -50,6 +51,7 @@ from pingan.dispatch.eido import (
 )
 from pingan.dispatch.events import (
     IncidentClosed,
+    IncidentReclassified,
     IncidentReported,
     UnitsDispatched,
     UnitStatusChanged,
@@ -63,6 +65,7 @@ from pingan.dispatch.schemas import (
     DistrictRef,
     DuplicateRead,
     Durations,
+    IncidentClassify,
     IncidentClose,
     IncidentRead,
     PositionUpdate,
@@ -87,9 +90,9 @@ def _scope(stmt: Select[Any], column: Any, principal: Principal) -> Select[Any]:
     return scope_to_jurisdictions(stmt, column, principal)
 
 
-OPEN: Final = ("new", "dispatched", "on_scene", "duplicate")
+OPEN: Final = ("new", "dispatched", "on_scene", "duplicate", "transferred")
 """Statuses of an incident that is not closed."""
-ACTIVE_FOR_DUPLICATES: Final = ("new", "dispatched", "on_scene")
+ACTIVE_FOR_DUPLICATES: Final = ("new", "dispatched", "on_scene", "transferred")
 
 RUN_CARD_KINDS: Final[dict[str, UnitKind]] = {
     "patrol_car": UnitKind.PATROL_CAR,
@@ -376,6 +379,8 @@ def update_position(
     unit.lon, unit.lat, unit.node, unit.position_at = position_in.lon, position_in.lat, node, at
     if position_in.endurance_min is not None:
         unit.endurance_min = position_in.endurance_min
+    if position_in.battery_pct is not None:
+        unit.battery_pct, unit.battery_at = position_in.battery_pct, at
     # Position reports are AVL telemetry, not audited one by one: at a report every few
     # seconds per unit they would bury the audit trail. Registration, status changes and
     # dispatch decisions are audited.
@@ -439,6 +444,12 @@ def change_unit_status(
     """Move a unit to a new status (the transition table decides; 409 naming both statuses)."""
     unit = get_unit(db=db, unit_id=unit_id, principal=principal)
     new = UnitStatus(status_in.status)
+    if camera_service.is_camera(unit) and new not in (
+        UnitStatus.AVAILABLE,
+        UnitStatus.OUT_OF_SERVICE,
+    ):
+        # A camera is in or out of service; it is tasked, it never goes en route.
+        raise Conflict("dispatch.error.camera_status", field="status", callsign=unit.callsign)
     _check(unit, new)
     if new is UnitStatus.DISPATCHED:
         # Being sent is a dispatch decision (with its incident), not a status report.
@@ -487,7 +498,16 @@ def list_units(
     if city_id is not None:
         stmt = stmt.where(Unit.city_id == city_id)
     now = clock.now()
-    return [unit_read(u, now=now, stale_after_s=stale_after_s) for u in db.scalars(stmt)]
+    rows = list(db.scalars(stmt))
+    tasks = camera_service.tasked_incidents(
+        db=db, unit_ids=[u.id for u in rows if camera_service.is_camera(u)]
+    )
+    return [
+        unit_read(u, now=now, stale_after_s=stale_after_s).model_copy(
+            update={"tasked_incidents": tasks.get(u.id, [])}
+        )
+        for u in rows
+    ]
 
 
 def unit_timeline(
@@ -562,6 +582,12 @@ def needs_for(call_type: str | None, police: bool, priority: int) -> list[Need]:
 
 def _unit_state(unit: Unit, district_ids: NDArray[np.int64]) -> UnitState | None:
     kind = UnitKind(unit.kind)
+    if (
+        kind is UnitKind.DRONE
+        and unit.battery_pct is not None
+        and unit.battery_pct < _settings().drone_min_battery_pct
+    ):
+        return None  # a drone whose battery is below the limit is not proposed
     try:
         return UnitState(
             id=str(unit.id),
@@ -574,6 +600,7 @@ def _unit_state(unit: Unit, district_ids: NDArray[np.int64]) -> UnitState | None
             district=int(district_ids[unit.node]) if 0 <= unit.node < district_ids.shape[0] else -1,
             endurance_min=unit.endurance_min,
             coverage_m=unit.coverage_m or 0.0,
+            battery_pct=unit.battery_pct,
         )
     except ValueError:
         return None  # a unit the algorithm cannot use (no endurance known, ...) is not proposed
@@ -700,6 +727,14 @@ def report_call(*, db: Session, settings: Any, call_in: CallCreate, actor: Actor
         recommendation=[],
         override_reason=None,
     )
+    # Event security mode: a call inside an active event's perimeter is raised one level.
+    from pingan.dispatch.security import raise_priority  # late: security imports service
+
+    incident.priority, raised = raise_priority(
+        db=db, city_id=city.id, lon=lon, lat=lat, at=received, priority=incident.priority
+    )
+    if raised is not None:
+        incident.triage_reasons = [*incident.triage_reasons, raised]
     db.add(incident)
     db.flush()
     incident.recommendation = _recommend(db, city, graph, incident, district_ids)
@@ -756,6 +791,99 @@ def _open_incident(db: Session, incident_id: int, principal: Principal | None) -
     return incident
 
 
+RECLASSIFIABLE: Final = ("new", "duplicate", "dispatched", "on_scene")
+"""Incident statuses in which the desk may still re-classify (not once transferred or closed)."""
+
+
+def classify_incident(
+    *,
+    db: Session,
+    settings: Any,
+    incident_id: int,
+    classify_in: IncidentClassify,
+    actor: Actor,
+    principal: Principal | None = None,
+) -> Incident:
+    """Re-classify an incident (研判定性): type, priority (default: the type's), police or not.
+
+    This is how an unclear call leaves the first-contact desk: the dispatcher decides
+    what it is, and a non-police type then becomes transferable to its department. A
+    police type gets a fresh recommendation; a non-police one loses it. The old
+    classification and the reason stay in the triage reasons and the audit trail.
+    """
+    incident = _open_incident(db, incident_id, principal)
+    if incident.status not in RECLASSIFIABLE:
+        raise Conflict(
+            "dispatch.error.reclassify_status",
+            field="incident_id",
+            incident=incident.id,
+            status=incident.status,
+        )
+    rules = triage_rules()
+    try:
+        call_type = rules.call_type(classify_in.call_type)
+    except KeyError:
+        raise ValidationFailed(
+            "dispatch.error.unknown_call_type", field="call_type", call_type=classify_in.call_type
+        ) from None
+    if not call_type.police and incident.status in ("dispatched", "on_scene"):
+        # Units are out on it: they stand down through the board before it can leave.
+        raise Conflict(
+            "dispatch.error.reclassify_units_out", field="call_type", incident=incident.id
+        )
+    reason = classify_in.reason.strip()
+    if not reason:
+        raise ValidationFailed("dispatch.error.reclassify_reason", field="reason")
+    before = (incident.call_type, incident.priority, incident.police, incident.unclear)
+    incident.call_type = call_type.id
+    incident.priority = classify_in.priority or call_type.priority
+    incident.police = call_type.police
+    incident.unclear = False
+    incident.triage_reasons = [
+        *(incident.triage_reasons or []),
+        {
+            "rule": "dispatcher",
+            "match": reason,
+            "from": before[0] or "unclear",
+            "to": call_type.id,
+        },
+    ]
+    if incident.status in ("new", "duplicate"):
+        city = get_city(session=db, city_id=incident.city_id)
+        graph = _graph(city, settings.data_dir)
+        district_ids = node_districts(db=db, city=city, graph=graph)
+        incident.recommendation = _recommend(db, city, graph, incident, district_ids)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action=audit.UPDATE,
+        entity="dispatch_incident",
+        entity_id=incident.id,
+        reason=reason,
+        detail={
+            "reclassified": {
+                "call_type": [before[0], incident.call_type],
+                "priority": [before[1], incident.priority],
+                "police": [before[2], incident.police],
+                "unclear": [before[3], False],
+            }
+        },
+    )
+    record(
+        db,
+        IncidentReclassified(
+            id=incident.id,
+            from_type=before[0] or "unclear",
+            call_type=incident.call_type,
+            from_priority=before[1],
+            priority=incident.priority,
+            police=incident.police,
+        ),
+    )
+    return incident
+
+
 def dispatch_units(
     *,
     db: Session,
@@ -775,10 +903,15 @@ def dispatch_units(
     if override and not reason:
         raise ValidationFailed("dispatch.error.override_reason_required", field="override_reason")
     units: list[Unit] = []
+    camera_ids: list[int] = []
     for unit_id in wanted:
         unit = db.get(Unit, unit_id)
         if unit is None or unit.city_id != incident.city_id:
             raise NotFound("dispatch.error.unit_not_found", field="unit_ids", unit=unit_id)
+        if camera_service.is_camera(unit):
+            # Cameras are tasked to look, never dispatched (no assignment, no status).
+            camera_ids.append(unit.id)
+            continue
         if unit.status != UnitStatus.AVAILABLE:
             raise Conflict(
                 "dispatch.error.unit_busy",
@@ -787,6 +920,9 @@ def dispatch_units(
                 status=unit.status,
             )
         units.append(unit)
+    cameras = camera_service.check_cameras(
+        db=db, incident=incident, unit_ids=camera_ids, principal=principal
+    )
     at = clock.now()
     try:
         for unit in units:
@@ -798,10 +934,11 @@ def dispatch_units(
     for unit in units:
         unit.incident_id = incident.id
         _move_dispatched(db, unit, incident.id, actor=actor, at=at, reason=reason)
-    if incident.status in ("new", "duplicate"):
+    if units and incident.status in ("new", "duplicate"):
         incident.status = "dispatched"
-    if incident.dispatched_at is None:
+    if units and incident.dispatched_at is None:
         incident.dispatched_at = at
+    camera_service.add_tasks(db=db, incident=incident, cameras=cameras, actor=actor, at=at)
     if override:
         incident.override_reason = reason
     db.flush()
@@ -812,17 +949,23 @@ def dispatch_units(
         entity="dispatch_incident",
         entity_id=incident.id,
         reason=reason,
-        detail={"dispatched": wanted, "recommended": sorted(recommended), "override": override},
+        detail={
+            "dispatched": [u.id for u in units],
+            "cameras": camera_ids,
+            "recommended": sorted(recommended),
+            "override": override,
+        },
     )
-    record(
-        db,
-        UnitsDispatched(
-            incident_id=incident.id,
-            unit_ids=wanted,
-            callsigns=", ".join(u.callsign for u in units),
-            override=override,
-        ),
-    )
+    if units:
+        record(
+            db,
+            UnitsDispatched(
+                incident_id=incident.id,
+                unit_ids=[u.id for u in units],
+                callsigns=", ".join(u.callsign for u in units),
+                override=override,
+            ),
+        )
     return incident
 
 
@@ -867,6 +1010,7 @@ def close_incident(
         ):
             _move(db, unit, UnitStatus.AVAILABLE, actor=actor, reason="incident closed", at=at)
         assignment.cleared_at = at
+    camera_service.release_all(db=db, incident=incident, actor=actor, at=at)
     incident.status = "closed"
     incident.closed_at = at
     incident.outcome = close_in.outcome
@@ -948,7 +1092,7 @@ def incident_read(*, db: Session, incident: Incident) -> IncidentRead:
                 cleared_at=a.cleared_at,
             )
         )
-    return IncidentRead(
+    read = IncidentRead(
         id=incident.id,
         status=incident.status,
         call_type=incident.call_type,
@@ -978,7 +1122,16 @@ def incident_read(*, db: Session, incident: Incident) -> IncidentRead:
         units=units,
         caller_phone=incident.caller_phone,
         override_reason=incident.override_reason,
+        cameras=camera_service.camera_reads(db=db, incident_id=incident.id),
     )
+    return _with_linkage(db, incident, read)
+
+
+def _with_linkage(db: Session, incident: Incident, read: IncidentRead) -> IncidentRead:
+    """``read`` with the linkage fields: suggested department, transfer, follow-up case."""
+    from pingan.dispatch.linkage import incident_linkage  # linkage imports this module
+
+    return incident_linkage(db=db, incident=incident, read=read)
 
 
 # ---------------------------------------------------------------------------- statistics

@@ -39,6 +39,28 @@ class DispatchSettings(BaseSettings):
     suburban_districts: list[str] = Field(
         default_factory=list, description="District codes held to the suburban target."
     )
+    # AVL over MQTT (pingan.dispatch.avl). Off unless a broker URL is given.
+    mqtt_url: str | None = Field(
+        None,
+        description="MQTT broker for AVL position reports (mqtt://host:1883); None: AVL off.",
+    )
+    mqtt_topic_prefix: str = Field(
+        "pingan/avl",
+        min_length=1,
+        description="AVL topics are <prefix>/<city>/<callsign>.",
+    )
+    avl_flush_s: float = Field(
+        1.0, gt=0, le=60, description="AVL: reports are coalesced and written this often."
+    )
+    avl_max_skew_s: float = Field(
+        30.0, ge=0, description="AVL: a report timestamped further in the future is dropped."
+    )
+    avl_retry_s: float = Field(
+        10.0, gt=0, description="AVL: seconds between attempts while the broker is down."
+    )
+    drone_min_battery_pct: float = Field(
+        25.0, ge=0, le=100, description="A drone below this battery charge is not proposed."
+    )
 
 
 @lru_cache(maxsize=1)

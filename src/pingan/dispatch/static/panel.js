@@ -19,7 +19,7 @@ const NEXT_STATUS = {
   transporting: ["available"],
   out_of_service: ["available"],
 };
-const OPEN_STATUSES = new Set(["new", "dispatched", "on_scene"]);
+const OPEN_STATUSES = new Set(["new", "dispatched", "on_scene", "transferred"]);
 const REFRESH_MS = 15000;
 
 // Small glyphs per unit kind (SVG paths on a 16×16 grid).
@@ -87,6 +87,14 @@ function since(iso) {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? null : (Date.now() - t) / 1000;
 }
+
+/** Whole minutes since a position fix (for "stale N min"), or null. */
+function staleMinutes(iso) {
+  const s = since(iso);
+  return s === null ? null : Math.max(0, Math.floor(s / 60));
+}
+
+const STALE_COLOUR = "#8b949e";
 
 function pairs(reasons) {
   // Reasons arrive as [code, params] pairs (or {code, params} objects).
@@ -159,6 +167,11 @@ export async function mount(root, ctx) {
   const mid = el("div", "dp-col dp-col-mid", {}, queue, detail);
   const right = el("div", "dp-col dp-col-right", {}, board);
   root.append(left, mid, right);
+  // Event security mode (大型活动安保): its own module, mounted into a box of the right column.
+  const security = el("section", "dp-box dp-security", { "data-testid": "dispatch-security" });
+  right.append(security);
+  import(`${BASE}/security.js`).then((m) => m.mount(security, ctx))
+    .catch((err) => console.error("dispatch security", err));
 
   // Intake form: built once so typing survives re-renders; labels carry data-dk.
   const form = el("form", "dp-form", { id: "dispatch-intake-form", novalidate: true });
@@ -310,7 +323,7 @@ export async function mount(root, ctx) {
     }
     for (const u of state.units) {
       if (u.lat === null || u.lat === undefined || u.lon === null || u.lon === undefined) continue;
-      const colour = STATUS_COLOURS[u.status] || "#8aa0b8";
+      const colour = u.stale ? STALE_COLOUR : (STATUS_COLOURS[u.status] || "#8aa0b8");
       const icon = L.divIcon({
         className: "",
         html: `<div class="dp-unit-mark${u.stale ? " is-stale" : ""}" style="--c:${colour}" ` +
@@ -321,7 +334,8 @@ export async function mount(root, ctx) {
       });
       const marker = L.marker([u.lat, u.lon], { pane, icon, keyboard: false });
       marker.bindTooltip(escapeHtml(`${u.callsign} · ${P(`kind.${u.kind}`)} · ` +
-        `${P(`status.${u.status}`)}${u.stale ? ` · ${P("stale")}` : ""}`),
+        `${P(`status.${u.status}`)}${u.stale ? ` · ${staleText(u)}` : ""}` +
+        `${u.kind === "drone" && u.battery_pct != null ? ` · ${P("battery_pct", { pct: Math.round(u.battery_pct) })}` : ""}`),
       { direction: "top", className: "dp-tip" });
       marker.addTo(layers.units);
       const inc = u.incident_id !== null && u.incident_id !== undefined
@@ -505,6 +519,44 @@ export async function mount(root, ctx) {
     await refresh();
   }
 
+  /** Task cameras to look at an incident, or release them (cameras are never dispatched). */
+  async function cameraTask(incidentId, unitIds, release = false) {
+    const path = `/api/dispatch/incidents/${encodeURIComponent(incidentId)}/cameras${release ? "/release" : ""}`;
+    try {
+      const inc = await api(path, { method: "POST", body: { unit_ids: unitIds } });
+      if (state.detail && String(state.detail.id) === String(inc.id)) state.detail = inc;
+      state.message = null;
+    } catch (err) {
+      state.message = { kind: "error", text: err.message, field: err.field || null };
+    }
+    await refresh();
+  }
+
+  function staleText(u) {
+    const min = staleMinutes(u.position_at);
+    return min === null ? P("stale") : P("stale_for", { min });
+  }
+
+  /** The camera's buttons on the board: task it to the selected incident, or release it. */
+  function cameraButtons(u) {
+    const box = el("span", "dp-actions");
+    const inc = state.detail;
+    if (!inc || inc.status === "closed") return box;
+    const watching = (u.tasked_incidents || []).map(String).includes(String(inc.id));
+    const b = el("button", `dp-btn dp-btn-xs ${watching ? "dp-act-release" : "dp-act-task"}`, {
+      type: "button", text: P(watching ? "camera.release" : "camera.task"),
+      "data-testid": watching ? "camera-release-btn" : "camera-task-btn", "data-unit-id": u.id,
+      title: `#${inc.id}`,
+    });
+    b.addEventListener("click", (e) => {
+      e.stopPropagation();
+      b.disabled = true;
+      cameraTask(inc.id, [u.id], watching);
+    });
+    box.append(b);
+    return box;
+  }
+
   async function closeIncident(outcome) {
     const inc = state.detail;
     if (!inc) return;
@@ -610,7 +662,7 @@ export async function mount(root, ctx) {
         el("td", "dp-c-district", { text: districtName(inc.district) }),
         el("td", "dp-c-units dp-mono", { text: units || "—", title: units }),
         el("td", "dp-c-age dp-mono", {}, ageCell(inc.received_at)),
-        el("td", "dp-c-status", {}, statusPill(inc.status, "incident")),
+        el("td", "dp-c-status", {}, statusPill(inc.status, "incident"), overdueBadge(inc)),
       );
       tr.addEventListener("click", () => select(inc.id));
       tr.addEventListener("keydown", (e) => { if (e.key === "Enter") select(inc.id); });
@@ -772,6 +824,27 @@ export async function mount(root, ctx) {
       }
     }
 
+    // Cameras watching the incident (video patrol): tasked, never dispatched.
+    const watching = (inc.cameras || []).filter((c) => !c.released_at);
+    if (watching.length) {
+      const list = el("ul", "dp-assigned", { "data-testid": "detail-cameras" });
+      for (const c of watching) {
+        const release = el("button", "dp-btn dp-btn-xs dp-act-release", {
+          type: "button", text: P("camera.release"), "data-testid": "camera-release-btn",
+          "data-unit-id": c.unit_id,
+        });
+        release.addEventListener("click", () => {
+          release.disabled = true;
+          cameraTask(inc.id, [c.unit_id], true);
+        });
+        list.append(el("li", "dp-assigned-row", { "data-testid": "detail-camera", "data-unit-id": c.unit_id },
+          kindIcon("camera"), callsignEl(c.callsign, `#${c.unit_id}`),
+          el("span", "dp-mono dp-muted", { text: timeText(c.tasked_at) }),
+          inc.status !== "closed" ? el("span", "dp-actions", {}, release) : null));
+      }
+      parts.push(el("h5", null, { text: P("camera.tasked_title") }), list);
+    }
+
     // Recommendations.
     const recs = inc.recommendations || [];
     const canDispatch = inc.status === "new" || inc.status === "dispatched" || inc.status === "on_scene";
@@ -835,6 +908,7 @@ export async function mount(root, ctx) {
 
     if (state.override && inc.status !== "closed") parts.push(overrideBox(inc));
     if (state.closing && inc.status !== "closed") parts.push(closeBox());
+    parts.push(...transferParts(inc), ...followUpParts(inc)); // non-police linkage, follow-ups
     if (state.message) {
       parts.push(el("p", `dp-msg dp-msg-${state.message.kind}`, {
         text: state.message.text, role: "alert", "data-testid": "dispatch-error",
@@ -914,6 +988,255 @@ export async function mount(root, ctx) {
     return box;
   }
 
+  // ---------------------------------------------- non-police linkage (非警务联动) and follow-ups
+  const DISPUTE_TYPES = new Set(["neighbour_dispute", "domestic_violence", "fight"]);
+  const link = { departments: null, transfer: null, followUp: null, classify: null, callTypes: null };
+
+  function deptName(d) {
+    if (!d) return "—";
+    const name = d.name || {};
+    return name[ctx.lang()] || name["zh-CN"] || name.en || d.code;
+  }
+
+  function dateTimeText(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return "—";
+    return new Intl.DateTimeFormat(ctx.lang(), {
+      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+    }).format(d);
+  }
+
+  function overdueBadge(inc) {
+    const t = inc && inc.transfer;
+    const late = (t && t.overdue && (t.status === "transferred" || t.status === "acknowledged"))
+      || (inc && inc.follow_up && inc.follow_up.status === "open" && inc.follow_up.overdue_visits > 0);
+    if (!late) return null;
+    return el("span", "dp-tag dp-tag-overdue", {
+      text: P("linkage.overdue"), "data-testid": "overdue-badge",
+      style: "border-color:#8b2b2b;color:#ff9b9b",
+    });
+  }
+
+  async function loadDepartments() {
+    if (link.departments) return link.departments;
+    try {
+      const list = await api("/api/dispatch/departments");
+      link.departments = Array.isArray(list) ? list : [];
+    } catch (err) {
+      link.departments = [];
+    }
+    return link.departments;
+  }
+
+  /** Re-classification (研判定性) of an unclear call: the only way it leaves the first desk. */
+  function classifyBox(inc) {
+    if (!link.classify || link.classify.incidentId !== inc.id) {
+      link.classify = { incidentId: inc.id, callType: "", reason: "" };
+    }
+    const f = link.classify;
+    const picker = el("select", "dp-input", { "data-testid": "classify-type" });
+    picker.append(el("option", null, { value: "", text: P("classify.pick") }));
+    for (const ct of link.callTypes || []) {
+      const name = (ct.label && (ct.label[ctx.lang()] || ct.label["zh-CN"])) || ct.id;
+      picker.append(el("option", null, {
+        value: ct.id, selected: ct.id === f.callType,
+        text: `${name} · ${ct.priority} · ${P(ct.police ? "classify.police" : "classify.non_police")}`,
+      }));
+    }
+    if (!link.callTypes) {
+      api("/api/dispatch/run-cards").then((list) => {
+        link.callTypes = Array.isArray(list) ? list : [];
+        renderDetail();
+      }).catch(() => { link.callTypes = []; });
+    }
+    picker.addEventListener("change", () => { f.callType = picker.value; renderDetail(); });
+    const reason = el("input", "dp-input", { "data-testid": "classify-reason", placeholder: P("classify.reason") });
+    reason.value = f.reason;
+    reason.addEventListener("input", () => { f.reason = reason.value; });
+    const go = el("button", "dp-btn dp-btn-primary", {
+      type: "button", "data-testid": "classify-submit", text: P("classify.submit"),
+      disabled: state.busy || !f.callType,
+    });
+    go.addEventListener("click", () => {
+      if (!f.reason.trim()) {
+        state.message = { kind: "error", text: P("classify.need_reason") };
+        renderDetail();
+        return;
+      }
+      linkageAction(`/api/dispatch/incidents/${encodeURIComponent(inc.id)}/classify`,
+        { call_type: f.callType, reason: f.reason.trim() }, () => { link.classify = null; });
+    });
+    return el("div", "dp-override", { "data-testid": "classify-box" },
+      el("label", "dp-field", {}, el("span", "dp-label", { text: P("classify.type") }), picker),
+      el("label", "dp-field", {}, el("span", "dp-label", { text: P("classify.reason") }), reason),
+      el("div", "dp-row", {}, go));
+  }
+
+  async function linkageAction(path, body, onDone) {
+    state.busy = true;
+    state.message = null;
+    renderDetail();
+    try {
+      const result = await api(path, { method: "POST", body });
+      if (onDone) onDone(result);
+    } catch (err) {
+      state.message = { kind: "error", text: err.message, field: err.field || null };
+    } finally {
+      state.busy = false;
+    }
+    await refresh();
+  }
+
+  function transferParts(inc) {
+    const parts = [el("h5", null, { text: P("linkage.title") })];
+    const t = inc.transfer;
+    if (t) {
+      const facts = el("dl", "dp-facts", { "data-testid": "transfer-info", "data-status": t.status },
+        el("dt", null, { text: P("linkage.department") }),
+        el("dd", null, {}, el("span", null, { text: deptName(t.department) }), " ",
+          el("span", "dp-tag", { text: P(`linkage.status.${t.status}`), "data-testid": "transfer-status" }),
+          overdueBadge({ transfer: t })),
+        el("dt", null, { text: P("linkage.ack") }),
+        el("dd", "dp-mono", {
+          text: t.acknowledged_at ? P("linkage.acknowledged_at", { time: dateTimeText(t.acknowledged_at) })
+            : `${P("linkage.not_acknowledged")} · ${P("linkage.ack_due", { time: dateTimeText(t.ack_due_at) })}`,
+        }),
+        el("dt", null, { text: P("linkage.feedback") }),
+        el("dd", "dp-mono", { text: P("linkage.feedback_due", { time: dateTimeText(t.feedback_due_at) }) }));
+      parts.push(facts);
+      if (t.ack_overdue) parts.push(el("p", "dp-note", { text: P("linkage.ack_overdue") }));
+      if (t.feedback_overdue) parts.push(el("p", "dp-note", { text: P("linkage.feedback_overdue") }));
+      if (t.status === "returned" && t.returned_reason) {
+        parts.push(el("p", "dp-note", {
+          text: P("linkage.returned", { department: deptName(t.department), reason: t.returned_reason }),
+          "data-testid": "transfer-returned",
+        }));
+      }
+      if (t.status === "resolved" && t.outcome) {
+        parts.push(el("p", "dp-note", { text: P("linkage.outcome", { outcome: t.outcome }) }));
+      }
+    }
+    if (inc.status !== "new") return parts.length > 1 ? parts : [];
+    if (inc.unclear) {
+      parts.push(el("p", "dp-note", { text: P("linkage.unclear"), "data-testid": "transfer-unclear" }));
+      parts.push(classifyBox(inc));
+      return parts;
+    }
+    if (inc.police !== false) return parts.length > 1 ? parts : [];
+    const suggested = inc.suggested_department;
+    if (!link.transfer || link.transfer.incidentId !== inc.id) {
+      link.transfer = { incidentId: inc.id, department: suggested ? suggested.code : "", note: "" };
+    }
+    const f = link.transfer;
+    const picker = el("select", "dp-input", { "data-testid": "transfer-department" });
+    const options = link.departments || (suggested ? [suggested] : []);
+    for (const d of options) {
+      picker.append(el("option", null, {
+        value: d.code, text: deptName(d), selected: d.code === f.department,
+      }));
+    }
+    if (!link.departments) loadDepartments().then(() => renderDetail());
+    picker.addEventListener("change", () => { f.department = picker.value; renderDetail(); });
+    const note = el("input", "dp-input", { "data-testid": "transfer-note", placeholder: P("linkage.note") });
+    note.value = f.note;
+    note.addEventListener("input", () => { f.note = note.value; });
+    const chosen = options.find((d) => d.code === f.department) || suggested;
+    const go = el("button", "dp-btn dp-btn-primary", {
+      type: "button", "data-testid": "transfer-submit", disabled: state.busy || !f.department,
+      text: P("linkage.transfer", { department: deptName(chosen) }),
+    });
+    go.addEventListener("click", () => linkageAction(
+      `/api/dispatch/incidents/${encodeURIComponent(inc.id)}/transfer`,
+      { department: f.department || null, note: f.note.trim() },
+      () => { link.transfer = null; },
+    ));
+    if (suggested) {
+      parts.push(el("p", "dp-muted", {
+        text: `${P("linkage.suggested")}: ${deptName(suggested)}`, "data-testid": "suggested-department",
+      }));
+    } else {
+      parts.push(el("p", "dp-note", { text: P("linkage.no_department") }));
+    }
+    parts.push(el("div", "dp-override", { "data-testid": "transfer-box" },
+      el("label", "dp-field", {}, el("span", "dp-label", { text: P("linkage.department") }), picker),
+      el("label", "dp-field", {}, el("span", "dp-label", { text: P("linkage.note") }), note),
+      el("div", "dp-row", {}, go)));
+    return parts;
+  }
+
+  function followUpParts(inc) {
+    const c = inc.follow_up;
+    const parts = [];
+    if (c) {
+      parts.push(el("h5", null, { text: P("follow_up.title") }));
+      parts.push(el("p", "dp-muted", {
+        "data-testid": "follow-up-info", "data-status": c.status,
+        text: [
+          P("follow_up.case", { id: c.id, assignee: c.assignee, done: c.visits_done, total: c.visits }),
+          c.status === "closed" ? P("follow_up.closed")
+            : c.next_visit_at ? P("follow_up.next_visit", { time: dateTimeText(c.next_visit_at) }) : null,
+          c.overdue_visits ? P("follow_up.overdue_visits", { count: c.overdue_visits }) : null,
+        ].filter(Boolean).join(" · "),
+      }));
+      if (c.status === "open") return parts;
+    }
+    if (!DISPUTE_TYPES.has(inc.call_type) || inc.status === "duplicate") return parts;
+    const f = link.followUp && link.followUp.incidentId === inc.id ? link.followUp : null;
+    if (!f) {
+      const open = el("button", "dp-btn", {
+        type: "button", "data-testid": "follow-up-open", text: P("follow_up.open"),
+      });
+      open.addEventListener("click", () => {
+        link.followUp = { incidentId: inc.id, assignee: "", summary: inc.text || "", visits: [""] };
+        renderDetail();
+      });
+      if (!c) parts.push(el("h5", null, { text: P("follow_up.title") }));
+      parts.push(el("div", "dp-detail-actions", {}, open));
+      return parts;
+    }
+    const assignee = el("input", "dp-input", { "data-testid": "follow-up-assignee" });
+    assignee.value = f.assignee;
+    assignee.addEventListener("input", () => { f.assignee = assignee.value; });
+    const summary = el("textarea", "dp-input", { rows: 2, "data-testid": "follow-up-summary" });
+    summary.value = f.summary;
+    summary.addEventListener("input", () => { f.summary = summary.value; });
+    const visits = el("div", "dp-row");
+    f.visits.forEach((value, i) => {
+      const input = el("input", "dp-input", { type: "datetime-local", "data-testid": "follow-up-visit" });
+      input.value = value;
+      input.addEventListener("input", () => { f.visits[i] = input.value; });
+      visits.append(input);
+    });
+    const add = el("button", "dp-btn dp-btn-ghost", { type: "button", text: P("follow_up.add_visit") });
+    add.addEventListener("click", () => { f.visits.push(""); renderDetail(); });
+    visits.append(add);
+    const go = el("button", "dp-btn dp-btn-primary", {
+      type: "button", "data-testid": "follow-up-submit", text: P("follow_up.submit"), disabled: state.busy,
+    });
+    go.addEventListener("click", () => {
+      // datetime-local is the dispatcher's local time; the API takes aware timestamps.
+      const times = f.visits.filter(Boolean).map((v) => new Date(v)).filter((d) => !Number.isNaN(d.getTime()));
+      if (!f.assignee.trim() || !f.summary.trim() || !times.length) {
+        state.message = { kind: "error", text: P("follow_up.need_fields") };
+        renderDetail();
+        return;
+      }
+      linkageAction(`/api/dispatch/incidents/${encodeURIComponent(inc.id)}/follow-up`, {
+        assignee: f.assignee.trim(), summary: f.summary.trim(), visits: times.map((d) => d.toISOString()),
+      }, () => { link.followUp = null; });
+    });
+    const cancel = el("button", "dp-btn dp-btn-ghost", { type: "button", text: P("follow_up.cancel") });
+    cancel.addEventListener("click", () => { link.followUp = null; state.message = null; renderDetail(); });
+    if (!c) parts.push(el("h5", null, { text: P("follow_up.title") }));
+    parts.push(el("div", "dp-override", { "data-testid": "follow-up-box" },
+      el("label", "dp-field", {}, el("span", "dp-label", { text: P("follow_up.assignee") }), assignee),
+      el("label", "dp-field", {}, el("span", "dp-label", { text: P("follow_up.summary") }), summary),
+      el("div", "dp-field", {}, el("span", "dp-label", { text: P("follow_up.visits") }), visits),
+      el("div", "dp-row", {}, go, cancel)));
+    return parts;
+  }
+
   function renderBoard() {
     const total = state.units.length;
     const available = state.units.filter((u) => u.status === "available" && !u.stale).length;
@@ -959,6 +1282,17 @@ export async function mount(root, ctx) {
           });
           meta.append(link);
         }
+        if (u.kind === "camera" && (u.tasked_incidents || []).length) {
+          meta.append(el("span", "dp-mono", {
+            text: P("camera.watching", { ids: u.tasked_incidents.join(" #") }), "data-testid": "camera-watching",
+          }));
+        }
+        if (u.kind === "drone" && u.battery_pct !== null && u.battery_pct !== undefined) {
+          const lowPct = Number(u.battery_pct) < 25;
+          meta.append(el("span", `dp-battery${lowPct ? " is-low" : ""}`, {
+            text: P("battery_pct", { pct: Math.round(Number(u.battery_pct)) }), "data-testid": "drone-battery-pct",
+          }));
+        }
         if (u.kind === "drone" && u.endurance_min !== null && u.endurance_min !== undefined) {
           const low = Number(u.endurance_min) < 10;
           meta.append(el("span", `dp-battery${low ? " is-low" : ""}`, {
@@ -967,7 +1301,7 @@ export async function mount(root, ctx) {
         }
         if (u.stale) {
           meta.append(el("span", "dp-stale-badge", {
-            text: P("stale"), "data-testid": "stale-badge",
+            text: staleText(u), "data-testid": "stale-badge",
             title: P("position_at", { time: timeText(u.position_at) }),
           }));
         }
@@ -976,7 +1310,7 @@ export async function mount(root, ctx) {
           callsignEl(u.callsign, `#${u.id}`),
           el("span", "dp-unit-status", {}, statusPill(u.status)),
           meta,
-          statusButtons(u),
+          u.kind === "camera" ? cameraButtons(u) : statusButtons(u),
         );
         row.addEventListener("click", async () => {
           if (String(state.timelineUnit) === String(u.id)) {

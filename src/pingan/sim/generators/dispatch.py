@@ -36,6 +36,7 @@ from pingan.core.errors import PinganError
 from pingan.dispatch import schemas as dispatch_schemas
 from pingan.dispatch import service as dispatch_service
 from pingan.dispatch.recommend import GROUND_KINDS
+from pingan.dispatch.settings import dispatch_settings
 from pingan.sim.registry import register
 
 if TYPE_CHECKING:
@@ -77,6 +78,10 @@ class _World:
     legs: dict[int, int] = field(default_factory=dict)
     """Unit id -> number of its current movement; a newer movement cancels older reports."""
     closing: set[int] = field(default_factory=set)
+    city_name: str = ""
+    publisher: Any = None
+    """An AVL publisher when ``PINGAN_DISPATCH__MQTT_URL`` is set: positions go over MQTT."""
+    callsigns: dict[int, str] = field(default_factory=dict)
 
     def session(self) -> Any:
         assert self.sim.ctx is not None
@@ -100,11 +105,38 @@ def _world(sim: Simulation) -> _World | None:
             return None
         graph = city_service.load_graph(city=city, data_dir=data_dir)
         places = dispatch_service.place_names(db=session, city=city, data_dir=data_dir)
-        city_id = city.id
+        city_id, city_name = city.id, city.name
     degree = np.diff(graph.indptr).astype(float) + np.diff(graph.rev_indptr).astype(float)
     names = list(places) or ["路口"]
     xy = np.array([places[n] for n in places] or [(graph.lon[0], graph.lat[0])], dtype=float)
-    return _World(sim, city_id, graph, degree / degree.sum(), names, xy)
+    world = _World(sim, city_id, graph, degree / degree.sum(), names, xy, city_name=city_name)
+    conf = dispatch_settings()
+    if conf.mqtt_url:
+        from pingan.dispatch.avl import AvlPublisher
+
+        # Units report like terminals in the field: over MQTT, through the AVL bridge.
+        world.publisher = AvlPublisher(url=conf.mqtt_url, prefix=conf.mqtt_topic_prefix)
+        log.info("dispatch generator: positions are published over MQTT (%s)", conf.mqtt_url)
+    return world
+
+
+def _publish(world: _World, unit_id: int, node: int, at: datetime) -> bool:
+    """Publish a position over MQTT; False when there is no publisher or it is not connected."""
+    if world.publisher is None:
+        return False
+    callsign = world.callsigns.get(unit_id)
+    if callsign is None:
+        with world.session() as session:
+            callsign = dispatch_service.get_unit(db=session, unit_id=unit_id).callsign
+        world.callsigns[unit_id] = callsign
+    sent: bool = world.publisher.publish(
+        city=world.city_name,
+        callsign=callsign,
+        lon=float(world.graph.lon[node]),
+        lat=float(world.graph.lat[node]),
+        at=at,
+    )
+    return sent
 
 
 def _edge_seconds(graph: RoadGraph, a: int, b: int) -> float:
@@ -144,6 +176,10 @@ def _report(world: _World, unit_id: int, leg: int, node: int, then: Action | Non
     def act(at: datetime) -> None:
         if world.legs.get(unit_id) != leg:
             return  # a newer movement (a dispatch during a patrol) took over
+        if _publish(world, unit_id, node, at):
+            if then is not None:
+                then(at)
+            return
         with world.session() as session:
             dispatch_service.update_position(
                 db=session,
