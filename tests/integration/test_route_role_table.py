@@ -144,6 +144,24 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/feed/stream"): STAFF,
     ("GET", "/api/desks"): STAFF,
     ("GET", "/api/i18n/{lang}"): PUBLIC,
+    # identity: digital ID service layer (relying-party routes: partner keys only)
+    ("POST", "/api/identity/credentials"): frozenset({CLERK, ADMIN}),
+    ("GET", "/api/identity/credentials"): STAFF,
+    ("GET", "/api/identity/credentials/{credential_id}"): STAFF,
+    ("POST", "/api/identity/credentials/{credential_id}/revoke"): UNIT_MANAGERS,
+    ("POST", "/api/identity/credentials/{credential_id}/suspend"): UNIT_MANAGERS,
+    ("POST", "/api/identity/credentials/{credential_id}/reinstate"): UNIT_MANAGERS,
+    ("GET", "/api/identity/keys"): STAFF,
+    ("POST", "/api/identity/keys/rotate"): UNIT_MANAGERS,
+    ("GET", "/api/identity/relying-parties"): STAFF,
+    ("POST", "/api/identity/relying-parties"): UNIT_MANAGERS,
+    ("GET", "/api/identity/usage"): frozenset({ANALYST, AUDITOR, COMMANDER, ADMIN}),
+    ("GET", "/api/identity/jwks"): PUBLIC,
+    ("GET", "/api/identity/status-lists/{list_id}"): PUBLIC,
+    ("GET", "/api/identity/requests/{ref}"): PUBLIC,
+    ("POST", "/api/identity/requests/{ref}/response"): PUBLIC,
+    ("POST", "/api/identity/requests"): frozenset({PARTNER}),
+    ("GET", "/api/identity/requests/{ref}/result"): frozenset({PARTNER}),
 }
 
 STREAMING = {("GET", "/api/feed/stream")}
@@ -251,6 +269,25 @@ BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
     ("POST", "/api/dispatch/incidents/{incident_id}/cameras/release"): lambda caller, w: {
         "unit_ids": [1]
     },
+    # identity: digital ID (nothing issued: allowed callers get 404 or 422)
+    ("POST", "/api/identity/credentials"): lambda caller, w: {"name": "x"},
+    ("POST", "/api/identity/credentials/{credential_id}/revoke"): lambda caller, w: {
+        "reason": "route table"
+    },
+    ("POST", "/api/identity/credentials/{credential_id}/suspend"): lambda caller, w: {
+        "reason": "route table"
+    },
+    ("POST", "/api/identity/credentials/{credential_id}/reinstate"): lambda caller, w: {
+        "reason": "route table"
+    },
+    ("POST", "/api/identity/relying-parties"): lambda caller, w: {
+        "code": f"rt-{caller}".lower(),
+        "name_zh": "网吧",
+        "category": "entertainment",
+        "scenarios": ["internet_cafe"],
+    },
+    ("POST", "/api/identity/requests/{ref}/response"): lambda caller, w: {"presentation": "x"},
+    ("POST", "/api/identity/requests"): lambda caller, w: {"scenario": "internet_cafe"},
     # dispatch: CAP 1.2 public alerts (no city imported: allowed callers get 404)
     ("POST", "/api/dispatch/alerts"): lambda caller, w: {
         "city_id": 999_999,
@@ -371,6 +408,9 @@ def test_every_route_for_every_role(app: FastAPI) -> None:
         "visit_id": 999_999,
         "alert_id": 999_999,
         "event_id": 999_999,  # dispatch: event security
+        "credential_id": 999_999,  # identity
+        "list_id": 999_999,
+        "ref": "no-such-request",
         "lang": "en",
     }
     failures: list[str] = []

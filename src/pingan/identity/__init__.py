@@ -12,24 +12,45 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pingan.core.auth.roles import ADMIN, CLERK, PARTNER, STAFF_ROLES
-from pingan.core.module import Module
+from pingan.core.auth.roles import (
+    ADMIN,
+    ANALYST,
+    AUDITOR,
+    CLERK,
+    COMMANDER,
+    PARTNER,
+    STAFF_ROLES,
+)
+from pingan.core.module import Module, Panel
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "identity.read": frozenset(STAFF_ROLES),
+    # A clerk issues at the service window; revoking, suspending, keys and relying parties
+    # are the command's (a clerk cannot revoke).
     "identity.issue": frozenset({CLERK, ADMIN}),
-    "identity.status.manage": frozenset({CLERK, ADMIN}),
+    "identity.status.manage": frozenset({COMMANDER, ADMIN}),
+    "identity.keys.manage": frozenset({COMMANDER, ADMIN}),
+    "identity.rp.manage": frozenset({COMMANDER, ADMIN}),
+    "identity.usage.read": frozenset({ANALYST, AUDITOR, COMMANDER, ADMIN}),
     "identity.verify": frozenset({PARTNER, *STAFF_ROLES}),
+    # A relying party's API key (ApiKey.partner == the relying party's code), nobody else.
+    "identity.relying_party": frozenset({PARTNER}),
 }
 
 
 def module() -> Module:
-    """The digital ID desk as the platform assembles it (CLI only so far; no routes yet)."""
+    """The digital ID desk as the platform assembles it."""
+    from pingan.identity import models  # noqa: F401  (registers the tables)
     from pingan.identity.cli import app as cli_app
+    from pingan.identity.routes import router
 
+    here = Path(__file__).parent
     return Module(
         name="identity",
+        router=router,
         cli=cli_app,
-        locales_dir=Path(__file__).parent / "locales",
+        panel=Panel(script="panel.js", order=60),
+        static_dir=here / "static",
+        locales_dir=here / "locales",
         permissions=PERMISSIONS,
     )

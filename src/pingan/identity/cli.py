@@ -255,3 +255,155 @@ def status(
     console.print(f"bits={lst.bits} size={len(lst)}")
     for i, value in rows:
         console.print(f"{i}: {value} ({STATUS_NAMES.get(value, 'application-specific')})")
+
+
+# ---------------------------------------------------------------------------- wallet
+
+wallet_app = typer.Typer(
+    help="The holder's wallet: key, credential, present to a relying party. / 数字身份钱包。",
+    no_args_is_help=True,
+)
+app.add_typer(wallet_app, name="wallet")
+
+DEFAULT_WALLET = Path.home() / ".pingan-wallet"
+WalletDir = Annotated[
+    Path, typer.Option("--dir", help="Wallet directory (holder key and credential).")
+]
+
+
+def _wallet_key(directory: Path) -> sdjwt.PrivateKey:
+    path = directory / "holder.jwk"
+    if not path.exists():
+        console.print(f"[red]{t('identity.wallet_cli.no_wallet', dir=str(directory))}[/red]")
+        raise typer.Exit(code=1)
+    key = sdjwt.load_jwk(json.loads(path.read_text(encoding="utf-8")), "holder_key")
+    assert isinstance(key, sdjwt.PrivateKey)
+    return key
+
+
+def http_client(host: str) -> Any:
+    """An HTTP client for the platform at ``host`` (tests substitute the app's client)."""
+    import httpx
+
+    return httpx.Client(base_url=host, timeout=15.0)
+
+
+def parse_request_ref(value: str, host: str | None) -> tuple[str, str]:
+    """``(ref, host)`` from a bare reference or a QR payload ``pingan-id://request?ref=&host=``."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if value.startswith("pingan-id://"):
+        query = parse_qs(urlsplit(value).query)
+        ref = (query.get("ref") or [""])[0]
+        host = host or (query.get("host") or [""])[0]
+    else:
+        ref = value
+    if not ref or not host:
+        raise typer.BadParameter(t("identity.wallet_cli.fetch_failed", detail="ref/--host"))
+    return ref, host.rstrip("/")
+
+
+@wallet_app.command("init")
+def wallet_init(directory: WalletDir = DEFAULT_WALLET) -> None:
+    """Create the holder key (ES256) in the wallet directory. / 生成持有人密钥。"""
+    import os
+
+    path = directory / "holder.jwk"
+    if path.exists():
+        console.print(t("identity.wallet_cli.exists", dir=str(directory)))
+        raise typer.Exit(code=1)
+    directory.mkdir(parents=True, exist_ok=True)
+    key = sdjwt.generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(sdjwt.private_jwk(key)))
+    (directory / "holder.pub.jwk").write_text(json.dumps(sdjwt.public_jwk(key)), encoding="utf-8")
+    console.print(
+        t(
+            "identity.wallet_cli.initialised",
+            dir=str(directory),
+            thumbprint=sdjwt.jwk_thumbprint(key),
+        )
+    )
+
+
+@wallet_app.command("import")
+def wallet_import(
+    file: Annotated[Path, typer.Argument(help="The issued SD-JWT VC (a file).")],
+    directory: WalletDir = DEFAULT_WALLET,
+) -> None:
+    """Import the credential the bureau issued to this wallet's key. / 导入凭证。"""
+    key = _wallet_key(directory)
+    if not file.exists():
+        raise typer.BadParameter(t("identity.cli.file_missing", path=str(file)))
+    text = file.read_text(encoding="utf-8").strip()
+    if text.startswith("{"):  # the issuance API's answer: {"sd_jwt": ...}
+        text = str(json.loads(text).get("sd_jwt", ""))
+    try:
+        payload = sdjwt.parse(text).jwt.payload
+    except sdjwt.SdJwtError as exc:
+        raise typer.BadParameter(t("identity.cli.key_invalid", detail=exc.detail)) from None
+    cnf = payload.get("cnf")
+    jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+    if not isinstance(jwk, dict) or sdjwt.jwk_thumbprint(jwk) != sdjwt.jwk_thumbprint(key):
+        console.print(f"[red]{t('identity.wallet_cli.wrong_holder')}[/red]")
+        raise typer.Exit(code=1)
+    (directory / "credential.txt").write_text(text + "\n", encoding="utf-8")
+    from datetime import UTC, datetime
+
+    exp = datetime.fromtimestamp(int(payload.get("exp", 0)), tz=UTC).isoformat()
+    console.print(t("identity.wallet_cli.imported", vct=payload.get("vct", ""), exp=exp))
+
+
+@wallet_app.command("present")
+def wallet_present(
+    ref: Annotated[str, typer.Argument(help="Request reference or the QR payload.")],
+    host: Annotated[
+        str | None, typer.Option("--host", help="The platform, e.g. http://127.0.0.1:8000")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    directory: WalletDir = DEFAULT_WALLET,
+) -> None:
+    """Fetch a request, show who asks for what, present only those claims. / 出示凭证。"""
+    from pingan.core import clock
+
+    ref, base = parse_request_ref(ref, host)
+    key = _wallet_key(directory)
+    cred_path = directory / "credential.txt"
+    if not cred_path.exists():
+        console.print(f"[red]{t('identity.wallet_cli.no_credential')}[/red]")
+        raise typer.Exit(code=1)
+    lang = console_language()
+    with http_client(base) as client:
+        r = client.get(f"/api/identity/requests/{ref}")
+        if r.status_code != 200:
+            console.print(f"[red]{t('identity.wallet_cli.fetch_failed', detail=r.text)}[/red]")
+            raise typer.Exit(code=1)
+        asked = r.json()
+        rp = asked["relying_party"].get(lang) or asked["relying_party"]["zh-CN"]
+        scenario = asked["scenario"]
+        console.print(
+            f"[bold]{rp}[/bold] · {scenario['name'].get(lang) or scenario['name']['zh-CN']}"
+        )
+        console.print(t("identity.wallet_cli.asks", rp=rp, claims=", ".join(asked["claims"])))
+        console.print(t("identity.wallet_cli.purpose", purpose=scenario["purpose"].get(lang, "")))
+        if not yes and not typer.confirm(t("identity.wallet_cli.confirm")):
+            console.print(t("identity.wallet_cli.declined"))
+            raise typer.Exit(code=1)
+        shown = sdjwt.present(
+            cred_path.read_text(encoding="utf-8").strip(),
+            {name: True for name in asked["claims"]},
+            holder_key=key,
+            nonce=asked["nonce"],
+            aud=asked["aud"],
+            iat=int(clock.now().timestamp()),
+        )
+        answer = client.post(f"/api/identity/requests/{ref}/response", json={"presentation": shown})
+    verdict = answer.json()
+    if answer.status_code == 200 and verdict.get("accepted"):
+        console.print(f"[green]{t('identity.wallet_cli.accepted')}[/green]")
+        return
+    message = (verdict.get("message") or {}).get(lang, "") if isinstance(verdict, dict) else ""
+    text = t("identity.wallet_cli.rejected", message=message, reason=verdict.get("reason"))
+    console.print(f"[red]{text}[/red]")
+    raise typer.Exit(code=1)

@@ -22,6 +22,7 @@ _generators: dict[str, GeneratorFactory] = {}
 GENERATOR_PATHS: tuple[str, ...] = (
     "pingan.sim.generators.clock",
     "pingan.sim.generators.dispatch",
+    "pingan.sim.generators.identity",
 )
 """Modules whose import registers generators (each desk adds its own)."""
 

@@ -1,0 +1,158 @@
+"""The digital ID wallet page and bureau panel in a real browser.
+
+The wallet's key is made by WebCrypto in the page (never leaves it); the clerk issues a
+credential to the key the page shows; a hotel's request is fetched and consented to in the
+page, which builds the KB-JWT in JavaScript; the platform accepts it and the hotel reads
+the two claims it asked for. Then the commander's panel shows the usage figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Platform, chromium_path, prepare_platform, serving
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if chromium_path() is None:
+    pytest.skip(
+        "no chromium at /usr/bin/chromium (set CHROMIUM to another binary)", allow_module_level=True
+    )
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+TIMEOUT_MS = 30_000
+RESIDENT = {
+    "name": "王小明",
+    "id_number": "11010519491231002X",
+    "birth_date": "1949-12-31",
+    "address_district": "朝阳区",
+    "photo_hash": "sha256-abc",
+}
+
+
+@pytest.fixture(scope="module")
+def identity_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, Platform, str]]:
+    """The platform with the demo relying parties and the demo hotel's API key."""
+    from pingan.core.auth.permissions import Principal
+    from pingan.core.auth.schemas import ApiKeyCreate
+    from pingan.core.auth.service import create_api_key
+    from pingan.core.db import Database
+    from pingan.identity.service import seed_demo_relying_parties
+    from pingan.web.app import create_app
+
+    platform = prepare_platform(tmp_path_factory.mktemp("identity-live"))
+    db = Database(platform.settings.database_url_resolved)
+    try:
+        with db.session() as session:
+            seed_demo_relying_parties(db=session)
+            _key, plain = create_api_key(
+                db=session,
+                key_in=ApiKeyCreate(name="hotel", partner="demo_hotel"),
+                actor=Principal.system(),
+            )
+    finally:
+        db.dispose()
+    app = create_app(platform.settings)
+    with serving(app, "identity-e2e") as (base_url, _loop):
+        yield base_url, platform, plain
+
+
+def test_wallet_page_presents_and_panel_counts(
+    browser: Any, identity_server: tuple[str, Platform, str], artifacts_dir: Path
+) -> None:
+    base, platform, hotel_key = identity_server
+    login = httpx.post(
+        base + "/api/auth/login",
+        json={"username": platform.username, "password": platform.password},
+    )
+    staff = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    hotel = {"X-API-Key": hotel_key}
+    context = browser.new_context(viewport={"width": 900, "height": 1000}, locale="en-US")
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/static/identity/wallet.html")
+        page.click("#init")
+        page.wait_for_function("document.getElementById('public-jwk').textContent.length > 20")
+        holder_jwk = json.loads(page.inner_text("#public-jwk"))
+        assert set(holder_jwk) == {"kty", "crv", "x", "y"}
+
+        issued = httpx.post(
+            base + "/api/identity/credentials",
+            json={**RESIDENT, "holder_jwk": holder_jwk},
+            headers=staff,
+        )
+        assert issued.status_code == 201, issued.text
+        page.fill("#credential", issued.json()["sd_jwt"])
+        page.click("#import")
+        page.wait_for_function(
+            "document.getElementById('import-status').textContent.includes('urn:pingan')"
+        )
+
+        created = httpx.post(
+            base + "/api/identity/requests", json={"scenario": "hotel_checkin"}, headers=hotel
+        )
+        assert created.status_code == 201, created.text
+        ref = created.json()["ref"]
+        page.goto(f"{base}/static/identity/wallet.html?ref={ref}")
+        page.wait_for_selector("#request:not([hidden])")
+        assert "Riverside Hotel" in page.inner_text("#asks")
+        assert page.inner_text("#claims").split() == ["id_number", "name"]
+        page.screenshot(path=str(artifacts_dir / "identity-wallet-request.png"))
+        page.click("#consent")
+        page.wait_for_selector("#verdict.ok")
+        page.screenshot(path=str(artifacts_dir / "identity-wallet-accepted.png"))
+
+        result = httpx.get(base + f"/api/identity/requests/{ref}/result", headers=hotel).json()
+        assert result["status"] == "accepted"
+        assert result["claims"] == {"id_number": "11010519491231002X", "name": "王小明"}
+
+        # A second request declined: nothing is sent.
+        again = httpx.post(
+            base + "/api/identity/requests", json={"scenario": "hotel_checkin"}, headers=hotel
+        ).json()
+        page.goto(f"{base}/static/identity/wallet.html?ref={again['ref']}")
+        page.wait_for_selector("#request:not([hidden])")
+        page.click("#decline")
+        pending = httpx.get(base + f"/api/identity/requests/{again['ref']}/result", headers=hotel)
+        assert pending.json()["status"] == "pending"
+
+        usage = httpx.get(base + "/api/identity/usage", headers=staff).json()
+        assert usage["uses"] == 1 and usage["distinct_people"] == 1
+
+        # The commander's panel: usage figures, then a revocation with a reason.
+        centre = context.new_page()
+        centre.set_default_timeout(TIMEOUT_MS)
+        centre.on("pageerror", lambda e: errors.append(str(e)))
+        centre.on("dialog", lambda dialog: dialog.accept("手机丢失"))
+        centre.goto(base + "/")
+        centre.wait_for_selector("#login-form", state="visible")
+        centre.fill("#login-username", platform.username)
+        centre.fill("#login-password", platform.password)
+        centre.click("#login-submit")
+        centre.wait_for_selector(".id-panel [data-figure='uses']")
+        assert centre.inner_text(".id-panel [data-figure='uses']") == "1"
+        assert centre.inner_text(".id-panel [data-figure='people']") == "1"
+        assert centre.locator(".id-panel .id-chart rect").count() == 2
+        cid = issued.json()["credential"]["id"]
+        row = centre.locator(f".id-panel tr[data-credential='{cid}']")
+        row.wait_for()
+        row.scroll_into_view_if_needed()
+        row.locator("button.id-action").last.click()  # revoke, with the reason in the prompt
+        centre.wait_for_selector(f".id-panel tr[data-credential='{cid}'] button", state="detached")
+        centre.locator(".id-panel").screenshot(path=str(artifacts_dir / "identity-panel.png"))
+        status = httpx.get(base + f"/api/identity/credentials/{cid}", headers=staff).json()
+        assert status["status"] == "revoked" and status["status_reason"] == "手机丢失"
+        assert not errors, errors
+    finally:
+        context.close()
