@@ -139,6 +139,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/dispatch/partner/transfers/{transfer_id}/progress"): frozenset({PARTNER}),
     ("POST", "/api/dispatch/partner/transfers/{transfer_id}/resolve"): frozenset({PARTNER}),
     ("POST", "/api/dispatch/partner/transfers/{transfer_id}/return"): frozenset({PARTNER}),
+    # dispatch: move-up (standby posts)
+    ("GET", "/api/dispatch/standby-posts"): STAFF,
+    ("POST", "/api/dispatch/standby-posts/plan"): UNIT_MANAGERS,
+    ("GET", "/api/dispatch/move-up"): STAFF,
+    ("POST", "/api/dispatch/units/{unit_id}/standby"): DISPATCHERS,
     # web: the live feed, the desk catalogue and the page's message catalogue
     ("GET", "/api/feed/recent"): STAFF,
     ("GET", "/api/feed/stream"): STAFF,
@@ -172,6 +177,10 @@ SYSTEM = Principal.system("test")
 ROUTE_QUERY = {"from_lon": 24.94, "from_lat": 60.17, "to_lon": 24.95, "to_lat": 60.18}
 QUERIES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/city/cities/{city_id}/route"): ROUTE_QUERY,
+    # dispatch: move-up (no city imported: allowed callers get 404)
+    ("GET", "/api/dispatch/standby-posts"): {"city_id": 1},
+    ("POST", "/api/dispatch/standby-posts/plan"): {"city_id": 1},
+    ("GET", "/api/dispatch/move-up"): {"city_id": 1},
 }
 BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
     # dispatch: event security (no city imported: allowed callers get 404)
@@ -299,6 +308,8 @@ BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
         "expires_at": "2099-01-01T00:00:00+08:00",
     },
     ("POST", "/api/dispatch/alerts/{alert_id}/update"): lambda caller, w: {"urgency": "Expected"},
+    # dispatch: move-up
+    ("POST", "/api/dispatch/units/{unit_id}/standby"): lambda caller, w: {"rank": 1},
     ("POST", "/api/dispatch/alerts/{alert_id}/cancel"): lambda caller, w: {
         "reason": {"zh-CN": "已找到", "en": "Found"}
     },

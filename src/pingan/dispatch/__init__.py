@@ -38,9 +38,11 @@ def module() -> Module:
         avl,
         linkage,
         models,  # noqa: F401  (registers the tables)
+        standby,
     )
     from pingan.dispatch.cli import app as cli_app
     from pingan.dispatch.routes import router
+    from pingan.dispatch.settings import dispatch_settings
 
     here = Path(__file__).parent
     return Module(
@@ -60,6 +62,12 @@ def module() -> Module:
                 name="dispatch-linkage-sweep",
                 interval_s=linkage.DEFAULT_SWEEP_INTERVAL_S,
                 run=linkage.run_sweep,
+            ),
+            # Move-up: every city's standby posts re-planned from its recorded incidents.
+            Job(
+                name="dispatch-standby-posts",
+                interval_s=dispatch_settings().standby_replan_s,
+                run=standby.run_replan,
             ),
         ],
     )

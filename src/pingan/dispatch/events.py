@@ -279,3 +279,27 @@ class PostsAssigned(Event):
     staffed: int
     posts: int
     callsigns: str
+
+
+class StandbyPostsPlanned(Event):
+    """A city's standby posts (move-up plan) were planned again."""
+
+    subject: ClassVar[str] = "dispatch.standby_posts.planned"
+
+    city_id: int
+    posts: int
+    basis: str
+
+
+class UnitSentToStandby(Event):
+    """A dispatcher sent an available unit to a standby post (move-up); it stays available."""
+
+    subject: ClassVar[str] = "dispatch.unit.standby"
+
+    unit_id: int
+    callsign: str
+    city_id: int
+    node: int
+    lon: float
+    lat: float
+    rank: int | None = None

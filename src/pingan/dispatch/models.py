@@ -51,6 +51,9 @@ class Unit(Base):
         ForeignKey("dispatch_incidents.id", ondelete="SET NULL"), default=None
     )
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    standby_node: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Move-up: the drive-graph node of the standby post the unit was sent to (None: none)."""
+    standby_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class UnitStatusChange(Base):
@@ -421,3 +424,19 @@ class SecurityPost(Base):
     """The assigned unit's ETA to the post when it was assigned."""
 
     event: Mapped[SecurityEvent] = relationship(back_populates="posts")
+
+
+class StandbyPost(Base):
+    """One standby post of a city's move-up plan (rank 1 is filled first: a compliance table)."""
+
+    __tablename__ = "dispatch_standby_posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    node: Mapped[int] = mapped_column(Integer)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    planned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    basis: Mapped[str] = mapped_column(String(20))
+    """What the demand was: ``incidents`` (recorded calls) or ``pois`` (POIs + road density)."""

@@ -269,3 +269,7 @@ router.include_router(_security_router)
 from pingan.dispatch.linkage_routes import router as _linkage_router  # noqa: E402
 
 router.include_router(_linkage_router)
+
+from pingan.dispatch.standby_routes import router as _standby_router  # noqa: E402
+
+router.include_router(_standby_router)

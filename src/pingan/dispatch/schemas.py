@@ -61,6 +61,9 @@ class UnitRead(UnitBase):
     tasked_incidents: list[int] = Field(default_factory=list)
     """Cameras: the incidents the camera is tasked to look at now."""
     demo: bool = False
+    standby_node: int | None = None
+    """Move-up: the standby post's node the unit was sent to (it stays available)."""
+    standby_since: datetime | None = None
 
 
 class PositionUpdate(BaseModel):

@@ -974,6 +974,7 @@ def _move_dispatched(
 ) -> None:
     old = unit.status
     unit.status = str(UnitStatus.DISPATCHED)
+    unit.standby_node, unit.standby_since = None, None  # it leaves its standby post
     _timeline(
         db, unit, unit.status, at=at, actor=actor, reason=reason, incident_id=incident_id, old=old
     )

@@ -61,6 +61,33 @@ class DispatchSettings(BaseSettings):
     drone_min_battery_pct: float = Field(
         25.0, ge=0, le=100, description="A drone below this battery charge is not proposed."
     )
+    # Move-up (standby posts, pingan.dispatch.standby).
+    standby_history_days: float = Field(
+        28.0, gt=0, description="Standby posts are planned from this many days of incidents."
+    )
+    standby_min_incidents: int = Field(
+        50, ge=1, description="Fewer recorded incidents than this: plan posts from POIs."
+    )
+    standby_replan_s: float = Field(
+        3600.0, gt=0, description="How often the periodic job re-plans every city's posts."
+    )
+    move_up_cost_s: float = Field(
+        120.0, ge=0, description="Move-up: a move counts this many seconds more than its drive."
+    )
+    move_up_max_drive_s: float = Field(
+        900.0, gt=0, description="Move-up: no proposal drives a unit longer than this."
+    )
+    move_up_max_per_hour: int = Field(
+        3, ge=0, description="Move-up: at most this many standby moves per unit per hour."
+    )
+    move_up_min_gain_s: float = Field(
+        0.5,
+        ge=0,
+        description="Move-up: moves with a smaller expected gain (seconds) are not proposed.",
+    )
+    move_up_busy_fraction: float = Field(
+        0.3, ge=0, lt=1, description="Move-up: assumed probability that a unit is busy."
+    )
 
 
 @lru_cache(maxsize=1)

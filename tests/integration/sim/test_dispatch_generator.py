@@ -13,7 +13,7 @@ from pingan.core.bus import InProcessBus
 from pingan.core.db import Database
 from pingan.core.module import Context
 from pingan.core.settings import Settings
-from pingan.dispatch.models import Incident, IncidentUnit, Unit
+from pingan.dispatch.models import Incident, IncidentUnit, StandbyPost, Unit, UnitStatusChange
 from pingan.dispatch.service import seed_demo_units
 from pingan.sim.runner import Simulation
 from pingan.sim.scenario import Scenario
@@ -72,6 +72,15 @@ def test_six_hours_of_calls_are_triaged_dispatched_served_and_closed(
             )
             or 0
         )
+        posts = s.scalar(select(func.count()).select_from(StandbyPost)) or 0
+        standby_moves = (
+            s.scalar(
+                select(func.count())
+                .select_from(UnitStatusChange)
+                .where(UnitStatusChange.reason == "standby")
+            )
+            or 0
+        )
     # 160 calls a day with a morning profile: a few dozen calls in 06:00-12:00
     assert 10 <= incidents <= 120, incidents
     assert dispatched >= incidents // 3
@@ -82,3 +91,4 @@ def test_six_hours_of_calls_are_triaged_dispatched_served_and_closed(
     assert closed > 0
     assert moved > 0  # units drove (and patrolled) on the road network
     assert still_assigned == 0  # closing released every unit
+    assert posts > 0 and standby_moves > 0  # the dispatcher accepted move-up proposals

@@ -21,6 +21,10 @@ const NEXT_STATUS = {
 };
 const OPEN_STATUSES = new Set(["new", "dispatched", "on_scene", "transferred"]);
 const REFRESH_MS = 15000;
+/** Move-up proposals listed before "more" (the largest expected gains first). */
+const MOVE_UP_SHOWN = 5;
+/** The cancellation's reason as broadcast in the CAP Cancel (both languages, like every CAP text). */
+const CANCEL_REASON = { "zh-CN": "指挥中心撤销预警", en: "Withdrawn by the command centre" };
 
 // Small glyphs per unit kind (SVG paths on a 16×16 grid).
 const KIND_GLYPHS = {
@@ -137,6 +141,13 @@ export async function mount(root, ctx) {
     timeline: null,
     message: null, // { kind: "ok" | "error", text, key?, params? }
     busy: false,
+    moveUp: null, // GET /api/dispatch/move-up
+    posts: [], // the city's standby posts, rank 1 first
+    moveUpMsg: null, // { kind, key, params }
+    alerts: [], // GET /api/dispatch/alerts
+    alertMsg: null, // { kind, key?, params?, text? }
+    alertWhere: null, // { lon, lat, source: "pick" | "incident" }
+    alertPicking: false,
   };
   const unitById = () => new Map(state.units.map((u) => [String(u.id), u]));
   const collapsed = new Set(["camera"]);
@@ -163,11 +174,16 @@ export async function mount(root, ctx) {
   const detail = el("section", "dp-box dp-detail", { "data-testid": "dispatch-detail" });
   const board = el("section", "dp-box dp-board", { "data-testid": "dispatch-board" });
   const stats = el("section", "dp-box dp-stats", { "data-testid": "dispatch-stats" });
-  const left = el("div", "dp-col dp-col-left", {}, intake, stats);
+  // Public warnings (预警发布, CAP 1.2): list, missing-person draft, issue, cancel, CAP XML.
+  const alertsBox = el("section", "dp-box dp-alerts", { "data-testid": "dispatch-alerts" });
+  const left = el("div", "dp-col dp-col-left", {}, intake, stats, alertsBox);
   const mid = el("div", "dp-col dp-col-mid", {}, queue, detail);
   const right = el("div", "dp-col dp-col-right", {}, board);
   root.append(left, mid, right);
   // Event security mode (大型活动安保): its own module, mounted into a box of the right column.
+  // Move-up (补位): proposals to send idle units to standby posts, one click each.
+  const moveUpBox = el("section", "dp-box dp-moveup", { "data-testid": "dispatch-move-up" });
+  right.append(moveUpBox);
   const security = el("section", "dp-box dp-security", { "data-testid": "dispatch-security" });
   right.append(security);
   import(`${BASE}/security.js`).then((m) => m.mount(security, ctx))
@@ -210,6 +226,52 @@ export async function mount(root, ctx) {
   );
   intake.append(el("header", "dp-head", {}, el("h4", null, { "data-dk": "intake.title" })), form);
 
+  const user = (() => {
+    try { return JSON.parse(sessionStorage.getItem("pingan.user") || "null"); } catch { return null; }
+  })();
+  const roles = new Set((user && user.roles) || []);
+  const known = roles.size > 0;
+  const mayDraft = !known || roles.has("dispatcher") || roles.has("commander");
+  const mayIssue = !known || roles.has("commander");
+  const aInput = (id, attrs = {}) => el("input", "dp-input", { id, "data-testid": id, autocomplete: "off", ...attrs });
+  const alertForm = el("form", "dp-form dp-alert-form", { id: "alert-form", novalidate: true, "data-testid": "alert-form" });
+  const aName = aInput("alert-name");
+  const aAge = aInput("alert-age", { type: "number", min: 0, max: 130, inputmode: "numeric" });
+  const aLooks = el("textarea", "dp-input", { id: "alert-appearance", "data-testid": "alert-appearance", rows: 2 });
+  const aPlace = aInput("alert-place");
+  const aSeen = aInput("alert-seen-at", { type: "datetime-local" });
+  const aRadius = aInput("alert-radius", { type: "number", min: 0.1, max: 100, step: 0.1, value: "2" });
+  const aExpiry = aInput("alert-expiry-h", { type: "number", min: 1, max: 720, value: "24" });
+  const aContact = aInput("alert-contact", { value: "110" });
+  const aWhereText = el("span", "dp-pick-text", { "data-testid": "alert-where" });
+  const aUsePick = el("button", "dp-btn dp-btn-ghost dp-btn-small", {
+    type: "button", "data-dk": "alerts.use_pick", "data-testid": "alert-use-pick",
+  });
+  const aUseIncident = el("button", "dp-btn dp-btn-ghost dp-btn-small", {
+    type: "button", "data-dk": "alerts.use_incident", "data-testid": "alert-use-incident",
+  });
+  const aSubmit = el("button", "dp-btn dp-btn-primary", {
+    type: "submit", "data-dk": "alerts.draft", "data-testid": "alert-draft",
+  });
+  const field = (key, input) => el("label", "dp-field", {}, el("span", "dp-label", { "data-dk": key }), input);
+  alertForm.append(
+    el("div", "dp-row", {}, field("alerts.name", aName), field("alerts.age", aAge)),
+    field("alerts.appearance", aLooks),
+    field("alerts.place", aPlace),
+    el("div", "dp-pick-row", {}, aUsePick, aUseIncident, aWhereText),
+    el("div", "dp-row", {}, field("alerts.seen_at", aSeen), field("alerts.radius", aRadius)),
+    el("div", "dp-row", {}, field("alerts.expiry", aExpiry), field("alerts.contact", aContact), aSubmit),
+  );
+  const alertsDetails = el("details", "dp-alert-new", { "data-testid": "alert-new" },
+    el("summary", null, { "data-dk": "alerts.new" }), alertForm);
+  const alertsList = el("ul", "dp-alert-list", { "data-testid": "alert-list" });
+  const alertsMsg = el("p", "dp-msg", { role: "status", "data-testid": "alert-msg" });
+  alertsBox.append(
+    el("header", "dp-head", {}, el("h4", null, { "data-dk": "alerts.title" })),
+    alertsList, alertsMsg,
+  );
+  if (mayDraft) alertsBox.append(alertsDetails);
+
   function applyStatic() {
     for (const node of root.querySelectorAll("[data-dk]")) node.textContent = P(node.dataset.dk);
     for (const node of root.querySelectorAll("[data-dk-attr]")) {
@@ -234,6 +296,7 @@ export async function mount(root, ctx) {
     units: L.layerGroup([], { pane }).addTo(lmap),
     incidents: L.layerGroup([], { pane }).addTo(lmap),
     pick: L.layerGroup([], { pane }).addTo(lmap),
+    posts: L.layerGroup([], { pane }).addTo(lmap),
   } : null;
 
   function renderPick() {
@@ -272,6 +335,14 @@ export async function mount(root, ctx) {
       state.picking = false;
       lmap.closePopup();
       renderPick();
+      if (state.alertPicking) {
+        // The point was picked for the alert form: use it there and go back to it.
+        state.alertPicking = false;
+        state.alertWhere = { ...state.pick, source: "pick" };
+        renderAlerts();
+        alertsBox.scrollIntoView({ block: "nearest" });
+        return;
+      }
       // Back to the form the call-taker was filling in.
       intake.scrollIntoView({ block: "nearest" });
     });
@@ -295,8 +366,28 @@ export async function mount(root, ctx) {
     return inc.call_type || P("unknown_type");
   }
 
+  function renderPosts() {
+    if (!layers) return;
+    layers.posts.clearLayers();
+    const heading = new Set(state.units.filter((u) => u.standby_node != null).map((u) => String(u.standby_node)));
+    for (const post of state.posts) {
+      const filled = heading.has(String(post.node));
+      const icon = L.divIcon({
+        className: "",
+        html: `<div class="dp-post-mark${filled ? " is-filled" : ""}" data-post-rank="${escapeHtml(post.rank)}">` +
+          `${escapeHtml(post.rank)}</div>`,
+        iconSize: [14, 14],
+        iconAnchor: [7, 7],
+      });
+      const marker = L.marker([post.lat, post.lon], { pane, icon, keyboard: false });
+      marker.bindTooltip(escapeHtml(P("move_up.post", { rank: post.rank })), { direction: "top", className: "dp-tip" });
+      marker.addTo(layers.posts);
+    }
+  }
+
   function renderMap() {
     if (!layers) return;
+    renderPosts();
     layers.incidents.clearLayers();
     layers.units.clearLayers();
     layers.lines.clearLayers();
@@ -372,6 +463,267 @@ export async function mount(root, ctx) {
     state.units = Array.isArray(units) ? units : (units && units.items) || [];
   }
 
+  async function loadMoveUp() {
+    const id = await cityId();
+    if (!id) return;
+    const q = `?city_id=${encodeURIComponent(id)}`;
+    const [proposals, posts] = await Promise.all([
+      api(`/api/dispatch/move-up${q}`), api(`/api/dispatch/standby-posts${q}`),
+    ]);
+    state.moveUp = proposals;
+    state.posts = Array.isArray(posts) ? posts : [];
+  }
+
+  async function acceptMoveUp(proposal) {
+    try {
+      await api(`/api/dispatch/units/${encodeURIComponent(proposal.unit_id)}/standby`, {
+        method: "POST", body: { rank: proposal.post_rank },
+      });
+      state.moveUpMsg = {
+        kind: "ok", key: "move_up.accepted", params: { callsign: short(proposal.callsign), rank: proposal.post_rank },
+      };
+    } catch (err) {
+      state.moveUpMsg = { kind: "error", text: P("error", { message: err.message }) };
+    }
+    await refresh();
+  }
+
+  async function planPosts() {
+    try {
+      const id = await cityId();
+      await api(`/api/dispatch/standby-posts/plan?city_id=${encodeURIComponent(id)}`, { method: "POST" });
+      state.moveUpMsg = null;
+    } catch (err) {
+      state.moveUpMsg = { kind: "error", text: P("error", { message: err.message }) };
+    }
+    await refresh();
+  }
+
+  function moveUpReason(r) {
+    const key = `move_up.reason.${r.code}`;
+    const text = P(key, r.params || {});
+    return text === `dispatch.panel.${key}` ? r.code : text;
+  }
+
+  async function loadAlerts() {
+    const list = await api("/api/dispatch/alerts?limit=20");
+    state.alerts = Array.isArray(list) ? list : [];
+  }
+
+  function alertText(a, field) {
+    const v = a[field] || {};
+    return v[ctx.lang()] || v["zh-CN"] || v.en || "";
+  }
+
+  async function alertAction(path, body, okKey, params) {
+    try {
+      await api(path, { method: "POST", body });
+      state.alertMsg = { kind: "ok", key: okKey, params };
+    } catch (err) {
+      state.alertMsg = { kind: "error", text: P("error", { message: err.message }) };
+    }
+    await refresh();
+  }
+
+  async function openCap(a) {
+    try {
+      const xml = await api(`/api/dispatch/alerts/${encodeURIComponent(a.id)}/cap`);
+      const url = URL.createObjectURL(new Blob([xml], { type: "application/xml" }));
+      const link = el("a", null, { href: url, download: `alert-${a.id}.xml`, target: "_blank", rel: "noopener" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (err) {
+      state.alertMsg = { kind: "error", text: P("error", { message: err.message }) };
+      renderAlerts();
+    }
+  }
+
+  function renderAlerts() {
+    const items = [];
+    for (const a of state.alerts) {
+      const actions = el("span", "dp-actions");
+      const cap = el("button", "dp-link", { type: "button", text: P("alerts.cap"), "data-testid": "alert-cap" });
+      cap.addEventListener("click", () => openCap(a));
+      actions.append(cap);
+      if (mayIssue && a.status === "draft") {
+        const issue = el("button", "dp-btn dp-btn-primary dp-btn-small", {
+          type: "button", text: P("alerts.issue"), "data-testid": "alert-issue",
+        });
+        issue.addEventListener("click", () => {
+          issue.disabled = true;
+          alertAction(`/api/dispatch/alerts/${encodeURIComponent(a.id)}/issue`, undefined, "alerts.issued", { id: a.id });
+        });
+        actions.append(issue);
+      }
+      if (mayIssue && (a.status === "issued" || a.status === "updated")) {
+        const cancel = el("button", "dp-btn dp-btn-ghost dp-btn-small", {
+          type: "button", text: P("alerts.cancel"), "data-testid": "alert-cancel",
+        });
+        cancel.addEventListener("click", () => {
+          cancel.disabled = true;
+          alertAction(`/api/dispatch/alerts/${encodeURIComponent(a.id)}/cancel`, {
+            reason: CANCEL_REASON,
+          }, "alerts.cancelled", { id: a.id });
+        });
+        actions.append(cancel);
+      }
+      items.push(el("li", "dp-alert-item", { "data-testid": "alert-row", "data-alert-id": a.id, "data-status": a.status },
+        el("span", `dp-pill dp-alert-status is-${a.status}`, { text: P(`alerts.status.${a.status}`) }),
+        el("span", "dp-alert-headline", { text: alertText(a, "headline"), title: alertText(a, "description") }),
+        el("span", "dp-muted dp-mono", { text: P("alerts.expires", { time: timeText(a.expires_at) }) }),
+        actions));
+    }
+    if (!items.length) items.push(el("li", "dp-empty", { text: P("alerts.empty") }));
+    alertsList.replaceChildren(...items);
+    const m = state.alertMsg;
+    alertsMsg.textContent = m ? (m.key ? P(m.key, m.params) : m.text) : "";
+    alertsMsg.dataset.kind = m ? m.kind : "";
+    const w = state.alertWhere;
+    aWhereText.textContent = w
+      ? P(w.source === "pick" ? "alerts.where_pick" : "alerts.where_incident", { lat: w.lat.toFixed(5), lon: w.lon.toFixed(5) })
+      : P("alerts.where_none");
+    aWhereText.dataset.set = w ? "true" : "false";
+    aUseIncident.disabled = !state.detail;
+  }
+
+  aUsePick.addEventListener("click", () => {
+    if (state.pick) {
+      state.alertWhere = { ...state.pick, source: "pick" };
+      renderAlerts();
+    } else {
+      state.picking = true;
+      state.alertPicking = true;
+      renderPick();
+      if (lmap) lmap.getContainer().scrollIntoView({ block: "nearest" });
+    }
+  });
+  aUseIncident.addEventListener("click", () => {
+    const inc = state.detail;
+    if (inc && inc.lat != null && inc.lon != null) {
+      state.alertWhere = { lon: inc.lon, lat: inc.lat, source: "incident", incidentId: inc.id };
+      if (!aPlace.value && inc.address) aPlace.value = inc.address;
+      renderAlerts();
+    }
+  });
+  alertForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const w = state.alertWhere || (state.pick ? { ...state.pick, source: "pick" } : null);
+    if (!w) {
+      state.alertMsg = { kind: "error", key: "alerts.need_where", params: {} };
+      renderAlerts();
+      return;
+    }
+    // Expiry from the desk's time: the newest call's time when the simulation runs ahead.
+    const newest = Math.max(Date.now(), ...state.incidents.map((i) => Date.parse(i.received_at) || 0));
+    const hours = Number(aExpiry.value) || 24;
+    const seen = aSeen.value ? new Date(aSeen.value) : new Date(newest);
+    const body = {
+      city_id: Number(await cityId()),
+      kind: "missing_person",
+      incident_id: w.incidentId || undefined,
+      contact: aContact.value.trim(),
+      area: {
+        description: aPlace.value.trim() || P("alerts.area_default"),
+        circle: { lat: w.lat, lon: w.lon, radius_km: Number(aRadius.value) || 2 },
+      },
+      person: {
+        name: aName.value.trim(),
+        age: aAge.value === "" ? null : Number(aAge.value),
+        appearance: aLooks.value.trim(),
+        last_seen_place: aPlace.value.trim(),
+        last_seen_at: seen.toISOString(),
+      },
+      expires_at: new Date(newest + hours * 3600 * 1000).toISOString(),
+    };
+    aSubmit.disabled = true;
+    try {
+      const made = await api("/api/dispatch/alerts", { method: "POST", body });
+      state.alertMsg = { kind: "ok", key: "alerts.drafted", params: { id: made.id } };
+      alertForm.reset();
+      aRadius.value = "2";
+      aExpiry.value = "24";
+      aContact.value = "110";
+      state.alertWhere = null;
+    } catch (err) {
+      state.alertMsg = { kind: "error", text: P("error", { message: err.message }) };
+    } finally {
+      aSubmit.disabled = false;
+    }
+    await refresh();
+  });
+
+  let moveUpAll = false;
+  function renderMoveUp() {
+    const m = state.moveUp;
+    const parts = [el("header", "dp-head", {}, el("h4", null, { text: P("move_up.title") })),
+      el("p", "dp-muted dp-moveup-basis", { text: P("move_up.hint") })];
+    if (m && !m.posts_planned) {
+      const plan = el("button", "dp-btn dp-btn-ghost", {
+        type: "button", text: P("move_up.plan"), "data-testid": "move-up-plan",
+      });
+      plan.addEventListener("click", () => planPosts());
+      parts.push(el("p", "dp-empty", { text: P("move_up.no_posts") }), plan);
+    } else if (m) {
+      parts.push(el("p", "dp-muted dp-moveup-basis", {
+        text: P(m.basis === "pois" ? "move_up.basis_pois" : "move_up.basis_incidents"),
+        "data-testid": "move-up-basis", "data-basis": m.basis || "",
+      }));
+      if (m.expected_response_s != null && m.expected_response_after_s != null && m.proposals.length) {
+        parts.push(el("p", "dp-muted", {
+          text: P("move_up.expected", {
+            before: Math.round(m.expected_response_s), after: Math.round(m.expected_response_after_s),
+          }),
+        }));
+      }
+      const list = el("ul", "dp-moveup-list", { "data-testid": "move-up-list" });
+      const shown = moveUpAll ? m.proposals : m.proposals.slice(0, MOVE_UP_SHOWN);
+      for (const p of shown) {
+        const accept = el("button", "dp-btn dp-btn-primary dp-btn-small", {
+          type: "button", text: P("move_up.accept"), "data-testid": "move-up-accept",
+          "data-unit-id": p.unit_id,
+        });
+        accept.addEventListener("click", () => { accept.disabled = true; acceptMoveUp(p); });
+        list.append(el("li", "dp-moveup-item", { "data-testid": "move-up-proposal", "data-unit-id": p.unit_id },
+          el("span", "dp-moveup-main", {},
+            kindIcon(p.kind),
+            el("span", "dp-mono", { text: P("move_up.proposal", { callsign: short(p.callsign), rank: p.post_rank }) }),
+            el("span", "dp-muted", { text: P("move_up.eta", { eta: clock(p.eta_s) }) }),
+            el("span", "dp-moveup-gain", { text: P("move_up.gain", { seconds: Number(p.expected_gain_s).toFixed(1) }) })),
+          // drive and gain are on the first line already
+          el("span", "dp-moveup-reasons dp-muted", {
+            text: (p.reasons || []).filter((r) => !["move_drive", "expected_gain"].includes(r.code))
+              .map(moveUpReason).join(" · "),
+          }),
+          accept));
+      }
+      if (!m.proposals.length) list.append(el("li", "dp-empty", { text: P("move_up.none") }));
+      parts.push(list);
+      if (m.proposals.length > MOVE_UP_SHOWN) {
+        const more = el("button", "dp-link dp-moveup-more", {
+          type: "button", "data-testid": "move-up-more",
+          text: moveUpAll ? P("move_up.fewer") : P("move_up.more", { count: m.proposals.length - MOVE_UP_SHOWN }),
+        });
+        more.addEventListener("click", () => { moveUpAll = !moveUpAll; renderMoveUp(); });
+        parts.push(more);
+      }
+      if ((m.held_by_limit || []).length) {
+        parts.push(el("p", "dp-muted", {
+          text: P("move_up.held", { callsigns: m.held_by_limit.map(short).join(", ") }),
+        }));
+      }
+    }
+    const msg = state.moveUpMsg;
+    if (msg) {
+      parts.push(el("p", "dp-msg", {
+        text: msg.key ? P(msg.key, msg.params) : msg.text, "data-kind": msg.kind, role: "status",
+        "data-testid": "move-up-msg",
+      }));
+    }
+    moveUpBox.replaceChildren(...parts);
+  }
+
   async function loadIncidents() {
     const list = await api("/api/dispatch/incidents?status=open&limit=200");
     state.incidents = Array.isArray(list) ? list : (list && list.items) || [];
@@ -402,7 +754,7 @@ export async function mount(root, ctx) {
     }
     refreshing = (async () => {
       try {
-        const results = await Promise.allSettled([loadUnits(), loadIncidents(), loadDetail(), loadStats()]);
+        const results = await Promise.allSettled([loadUnits(), loadIncidents(), loadDetail(), loadStats(), loadMoveUp(), loadAlerts()]);
         for (const r of results) if (r.status === "rejected") console.error("dispatch panel", r.reason);
         renderAll();
       } finally {
@@ -1299,6 +1651,13 @@ export async function mount(root, ctx) {
             text: P("battery", { min: Math.round(Number(u.endurance_min)) }), "data-testid": "drone-battery",
           }));
         }
+        if (u.standby_node != null && u.status === "available") {
+          const post = state.posts.find((x) => String(x.node) === String(u.standby_node));
+          meta.append(el("span", "dp-standby-badge", {
+            text: post ? P("move_up.post", { rank: post.rank }) : P("move_up.to_post"),
+            "data-testid": "unit-standby",
+          }));
+        }
         if (u.stale) {
           meta.append(el("span", "dp-stale-badge", {
             text: staleText(u), "data-testid": "stale-badge",
@@ -1423,6 +1782,8 @@ export async function mount(root, ctx) {
     renderDetail();
     renderBoard();
     renderStats();
+    renderMoveUp();
+    renderAlerts();
     renderMap();
     root.dataset.ready = "true";
   }

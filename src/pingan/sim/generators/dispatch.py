@@ -6,7 +6,9 @@ are) and described in colloquial Chinese from ``data/dispatch_calls.json``, nami
 street or place nearest to it. The simulated dispatcher accepts the desk's
 recommendation after a short think time; units report en route, drive the fastest
 route (a position report every ``POSITION_EVERY_S``), report on scene, and the incident
-is closed after a service time, which releases its units. Idle ground units patrol:
+is closed after a service time, which releases its units; after each dispatch and each clearance the
+dispatcher accepts the desk's move-up proposals and the units drive to their standby
+posts, where they wait. Other idle ground units patrol:
 every ``PATROL_EVERY_S`` some of them drive to another junction. Everything goes
 through the dispatch desk's service functions, as call-takers and unit terminals would.
 """
@@ -35,7 +37,9 @@ from pingan.core.auth.permissions import Principal
 from pingan.core.errors import PinganError
 from pingan.dispatch import schemas as dispatch_schemas
 from pingan.dispatch import service as dispatch_service
+from pingan.dispatch import standby as dispatch_standby
 from pingan.dispatch.recommend import GROUND_KINDS
+from pingan.dispatch.schemas_standby import StandbyRequest
 from pingan.dispatch.settings import dispatch_settings
 from pingan.sim.registry import register
 
@@ -49,6 +53,8 @@ CALLS_PER_DAY = 160
 """Calls a day in the demo city (a few square kilometres of a city centre)."""
 THINK_S = (15.0, 60.0)
 """The simulated dispatcher accepts a recommendation after this many seconds (uniform)."""
+MOVE_UP_THINK_S = 30.0
+"""After a dispatch or a clearance, the simulated dispatcher accepts the move-up proposals."""
 SERVICE_MEDIAN_S = 1200.0
 """Median time from first arrival to closing the incident (lognormal, sigma 0.5)."""
 POSITION_EVERY_S = 20.0
@@ -251,6 +257,44 @@ def _accept(world: _World, incident_id: int, node: int) -> Action:
         for unit_id, start_node in moving:
             if _set_status(world, unit_id, "en_route"):
                 _drive(world, unit_id, start_node, node, at, _on_scene(world, unit_id, incident_id))
+        _schedule_move_up(world, at)
+
+    return act
+
+
+def _schedule_move_up(world: _World, at: datetime) -> None:
+    world.sim.scheduler.at(
+        at + timedelta(seconds=MOVE_UP_THINK_S), _move_up(world), source="dispatch"
+    )
+
+
+def _move_up(world: _World) -> Action:
+    """The dispatcher accepts the desk's move-up proposals; each unit drives to its post."""
+
+    def act(at: datetime) -> None:
+        data_dir = world.sim.ctx.settings.data_dir if world.sim.ctx else None
+        if data_dir is None:
+            return
+        moves: list[tuple[int, int, int]] = []
+        try:
+            with world.session() as session:
+                proposals = dispatch_standby.move_up_proposals(
+                    db=session, city_id=world.city_id, data_dir=data_dir, principal=ACTOR
+                ).proposals
+            for p in proposals:
+                with world.session() as session:
+                    dispatch_standby.send_to_standby(
+                        db=session,
+                        unit_id=p.unit_id,
+                        standby_in=StandbyRequest(rank=p.post_rank),
+                        actor=ACTOR,
+                        data_dir=data_dir,
+                    )
+                moves.append((p.unit_id, p.from_node, p.post_node))
+        except PinganError as exc:  # a unit taken meanwhile, the hourly limit: skip the rest
+            log.debug("dispatch generator: move-up stopped: %s", exc)
+        for unit_id, start, post in moves:
+            _drive(world, unit_id, start, post, at, None)
 
     return act
 
@@ -278,6 +322,7 @@ def _close(world: _World, incident_id: int) -> Action:
                 actor=ACTOR,
                 close_in=dispatch_schemas.IncidentClose(outcome="现场处置完毕（仿真）"),
             )
+        _schedule_move_up(world, at)  # units back in service: fill the posts again
 
     return act
 
@@ -287,7 +332,11 @@ def _patrol(world: _World) -> Action:
         rng = world.sim.rng
         with world.session() as session:
             listed = dispatch_service.list_units(db=session, principal=ACTOR, city_id=world.city_id)
-            ids = [u.id for u in listed if u.status == "available" and u.kind in GROUND_KINDS]
+            ids = [
+                u.id
+                for u in listed
+                if u.status == "available" and u.kind in GROUND_KINDS and u.standby_node is None
+            ]  # a unit sent to a standby post waits there
             idle = [
                 (u.id, int(u.node))
                 for u in dispatch_service.units_by_id(db=session, ids=ids)
@@ -344,5 +393,17 @@ def dispatch_day(sim: Simulation) -> None:
             sim.scheduler.at(at + think, _accept(world, incident_id, node), source="dispatch")
         sim.scheduler.at(next_call_after(at), call, source="dispatch")
 
+    with world.session() as session:
+        if not dispatch_standby.list_posts(db=session, city_id=world.city_id):
+            # the desk's hourly job plans them too; the day should start with a plan
+            try:
+                dispatch_standby.plan_posts(
+                    db=session,
+                    city_id=world.city_id,
+                    data_dir=sim.ctx.settings.data_dir,
+                    actor=ACTOR,
+                )
+            except (PinganError, ValueError) as exc:
+                log.warning("dispatch generator: standby posts not planned: %s", exc)
     sim.scheduler.at(next_call_after(sim.scenario.start), call, source="dispatch")
     sim.scheduler.at(sim.scenario.start + timedelta(seconds=60), _patrol(world), source="dispatch")
