@@ -40,6 +40,9 @@ class Desk:
     """The report's own (Chinese) name of the system, for reference."""
     modules: tuple[str, ...]
     """Names of the modules that implement it (the first one loaded wins)."""
+    hosted_by: str | None = None
+    """A desk whose work is done inside another desk's module and panel (e.g. the 12345
+    linkage and follow-ups live in the dispatch desk): in service when that module is."""
 
     @property
     def name_key(self) -> str:
@@ -55,7 +58,7 @@ class Desk:
 DESKS: tuple[Desk, ...] = (
     Desk("dispatch", 1, "立体防控 + 秒级响应", ("dispatch",)),
     Desk("antifraud", 2, "共防365 + 预警劝阻快五条", ("antifraud",)),
-    Desk("linkage", 3, "非警务警情联动 + 枫桥经验", ("linkage", "disputes")),
+    Desk("linkage", 3, "非警务警情联动 + 枫桥经验", ("linkage", "disputes"), hosted_by="dispatch"),
     Desk("duty", 4, "两队一室", ("duty", "rosters")),
     Desk("antidrug", 5, "禁毒社会化", ("antidrug",)),
     Desk("greenwave", 6, "数智绿波", ("traffic", "greenwave")),
@@ -85,6 +88,9 @@ class DeskRead(BaseModel):
     active: bool = Field(description="Whether the desk is in service on this platform.")
     panel_script: str | None = Field(description="URL of the desk's panel script, if any.")
     panel_order: int = Field(description="Where the panel sits on the page (lower first).")
+    hosted_by: str | None = Field(
+        default=None, description="The desk whose panel does this desk's work, if another's."
+    )
 
 
 def panel_url(module: Module) -> str | None:
@@ -103,6 +109,7 @@ def catalogue(modules: Iterable[Module], lang: str) -> list[DeskRead]:
         module = next((loaded[n] for n in desk.modules if n in loaded), None)
         if module is not None:
             claimed.add(module.name)
+        host = loaded.get(desk.hosted_by) if module is None and desk.hosted_by else None
         out.append(
             DeskRead(
                 key=desk.key,
@@ -112,10 +119,11 @@ def catalogue(modules: Iterable[Module], lang: str) -> list[DeskRead]:
                 purpose=translate(desk.purpose_key, lang),
                 name_key=desk.name_key,
                 purpose_key=desk.purpose_key,
-                module=module.name if module else None,
-                active=module is not None,
+                module=module.name if module else (host.name if host else None),
+                active=module is not None or host is not None,
                 panel_script=panel_url(module) if module else None,
                 panel_order=module.panel.order if module and module.panel else desk.number * 10,
+                hosted_by=host.name if host else None,
             )
         )
     # Platform modules (city model, audit...) may bring a panel of their own.

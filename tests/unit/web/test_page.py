@@ -166,4 +166,12 @@ def test_desks_without_a_module_say_they_are_not_in_service() -> None:
     assert desks["antifraud"].name == "Anti-fraud early warning"
     assert desks["city"].number == 0 and desks["city"].panel_script == "/static/city/city.js"
     assert "auth" not in desks
-    assert sum(d.active for d in desks.values() if d.number) == 2
+    # The 12345 linkage desk works inside the dispatch desk's panel.
+    assert desks["linkage"].active and desks["linkage"].hosted_by == "dispatch"
+    assert desks["linkage"].panel_script is None
+    assert sum(d.active for d in desks.values() if d.number) == 3
+
+
+def test_a_hosted_desk_is_out_of_service_without_its_host() -> None:
+    desks = {d.key: d for d in catalogue([Module(name="traffic")], "en")}
+    assert not desks["linkage"].active and desks["linkage"].hosted_by is None

@@ -39,6 +39,10 @@ function deskCard(desk) {
   const body = el("div", "panel-body");
   if (!desk.active) {
     body.append(el("p", "panel-idle", { "data-i18n": "web.desks.not_in_service" }));
+  } else if (!desk.panel_script && desk.hosted_by) {
+    body.append(el("p", "panel-idle", {
+      "data-i18n": `web.desks.hosted_by.${desk.hosted_by}`, "data-testid": "desk-hosted-by",
+    }));
   } else if (!desk.panel_script) {
     body.append(el("p", "panel-idle", { "data-i18n": "web.desks.no_panel" }));
   }
