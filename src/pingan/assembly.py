@@ -17,6 +17,7 @@ MODULE_PATHS: tuple[str, ...] = (
     "pingan.city",
     "pingan.dispatch",
     "pingan.identity",
+    "pingan.antifraud",
 )
 
 

@@ -161,6 +161,9 @@ def _prepare(settings: Settings, *, demo: bool) -> tuple[str, str | None]:
                 from pingan.dispatch.linkage import seed_demo_departments
 
                 seed_demo_departments(db=session)  # linked departments (非警务联动)
+                from pingan.antifraud.service import seed_demo_teams
+
+                seed_demo_teams(db=session, city_id=city.id)  # 179 teams (预警劝阻专班)
         with db.session() as session:
             password = ensure_first_admin(session, settings)
     finally:

@@ -144,6 +144,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/dispatch/standby-posts/plan"): UNIT_MANAGERS,
     ("GET", "/api/dispatch/move-up"): STAFF,
     ("POST", "/api/dispatch/units/{unit_id}/standby"): DISPATCHERS,
+    # dispatch: editable triage rules and run cards
+    ("GET", "/api/dispatch/triage-rules"): STAFF,
+    ("PUT", "/api/dispatch/triage-rules"): UNIT_MANAGERS,
+    ("GET", "/api/dispatch/triage-rules/history"): STAFF,
+    ("POST", "/api/dispatch/triage-rules/revert"): UNIT_MANAGERS,
     # web: the live feed, the desk catalogue and the page's message catalogue
     ("GET", "/api/feed/recent"): STAFF,
     ("GET", "/api/feed/stream"): STAFF,
@@ -167,6 +172,35 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/identity/requests/{ref}/response"): PUBLIC,
     ("POST", "/api/identity/requests"): frozenset({PARTNER}),
     ("GET", "/api/identity/requests/{ref}/result"): frozenset({PARTNER}),
+    # antifraud: service layer (partner routes: API keys only)
+    ("POST", "/api/antifraud/signals"): frozenset({PARTNER}),
+    ("POST", "/api/antifraud/signals/file"): frozenset({PARTNER}),
+    ("GET", "/api/antifraud/partner/stop-payments"): frozenset({PARTNER}),
+    ("POST", "/api/antifraud/partner/stop-payments/{stop_payment_id}/answer"): frozenset({PARTNER}),
+    ("GET", "/api/antifraud/teams"): frozenset({DISSUASION, COMMANDER, ADMIN, ANALYST}),
+    ("GET", "/api/antifraud/warnings"): frozenset({DISSUASION, COMMANDER, ADMIN, ANALYST}),
+    ("GET", "/api/antifraud/warnings/{warning_id}"): frozenset(
+        {DISSUASION, COMMANDER, ADMIN, ANALYST}
+    ),
+    ("POST", "/api/antifraud/warnings/{warning_id}/contacts"): frozenset(
+        {DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/antifraud/warnings/{warning_id}/escalate-visit"): frozenset(
+        {DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/antifraud/warnings/{warning_id}/stop-payments"): frozenset(
+        {DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/antifraud/stop-payments/{stop_payment_id}/renew"): frozenset(
+        {DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/antifraud/warnings/{warning_id}/close"): frozenset(
+        {DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("GET", "/api/antifraud/sla-policy"): UNIT_MANAGERS,
+    ("PUT", "/api/antifraud/sla-policy"): UNIT_MANAGERS,
+    ("POST", "/api/antifraud/sweep"): UNIT_MANAGERS,
+    ("GET", "/api/antifraud/dashboards"): frozenset({DISSUASION, COMMANDER, ADMIN, ANALYST}),
 }
 
 STREAMING = {("GET", "/api/feed/stream")}
@@ -310,6 +344,9 @@ BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
     ("POST", "/api/dispatch/alerts/{alert_id}/update"): lambda caller, w: {"urgency": "Expected"},
     # dispatch: move-up
     ("POST", "/api/dispatch/units/{unit_id}/standby"): lambda caller, w: {"rank": 1},
+    # dispatch: editable triage rules (an empty document: allowed callers get 422; no row: 404)
+    ("PUT", "/api/dispatch/triage-rules"): lambda caller, w: {"document": {}},
+    ("POST", "/api/dispatch/triage-rules/revert"): lambda caller, w: {"id": 999_999},
     ("POST", "/api/dispatch/alerts/{alert_id}/cancel"): lambda caller, w: {
         "reason": {"zh-CN": "已找到", "en": "Found"}
     },
@@ -420,6 +457,8 @@ def test_every_route_for_every_role(app: FastAPI) -> None:
         "alert_id": 999_999,
         "event_id": 999_999,  # dispatch: event security
         "credential_id": 999_999,  # identity
+        "warning_id": 999_999,  # antifraud
+        "stop_payment_id": 999_999,
         "list_id": 999_999,
         "ref": "no-such-request",
         "lang": "en",

@@ -1,6 +1,6 @@
 """``python -m pingan.antifraud.cli ...``: classify texts, train and evaluate the desk's models.
 
-Not wired into the ``pingan`` CLI yet (the lead adds it as ``pingan antifraud``).
+Mounted by the platform CLI as ``pingan antifraud`` (the desk's Module in ``__init__``).
 """
 
 from __future__ import annotations
@@ -178,3 +178,22 @@ def evaluate(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command("sweep")
+def sweep() -> None:
+    """Escalate missed deadlines, expire lapsed holds now. / 立即上报超时预警、标记过期止付。"""
+    from pingan.antifraud.service import sweep as run_sweep
+    from pingan.core.db import Database
+    from pingan.core.settings import get_settings
+
+    settings = get_settings()
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        with db.session() as session:
+            report = run_sweep(db=session, actor="cli")
+    finally:
+        db.dispose()
+    console.print(
+        t("antifraud.cli.swept", escalated=len(report.escalated), expired=len(report.expired))
+    )

@@ -21,6 +21,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dispatch.dispatch": frozenset({DISPATCHER, COMMANDER, ADMIN}),
     "dispatch.units.manage": frozenset({COMMANDER, ADMIN}),
     "dispatch.security.manage": frozenset({COMMANDER, ADMIN}),
+    # Supervisors edit the triage rules and run cards (研判规则 · 出动标准).
+    "dispatch.rules.manage": frozenset({COMMANDER, ADMIN}),
     "dispatch.position": frozenset({DISPATCHER, OFFICER, COMMANDER, ADMIN, PARTNER}),
     # Public warnings (CAP 1.2): dispatchers draft, only a commander broadcasts.
     "dispatch.alerts.draft": frozenset({DISPATCHER, COMMANDER}),

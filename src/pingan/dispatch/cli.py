@@ -409,3 +409,81 @@ def security_plan(
                 gap="—" if k.gap is None else f"{k.gap:.2%}",
             )
         )
+
+
+rules_app = typer.Typer(
+    help="Triage rules and run cards: export, import. / 研判规则与出动标准：导出、导入。",
+    no_args_is_help=True,
+)
+app.add_typer(rules_app, name="rules")
+
+
+def _rules_fail(exc: PinganError) -> typer.Exit:
+    """Print the error with the field path it names (document.call_types[3]...), exit 1."""
+    from rich.markup import escape
+
+    where = f"{exc.field}: " if exc.field else ""
+    console.print(f"[red]{escape(where + exc.message(console_language()))}[/red]")
+    return typer.Exit(code=1)
+
+
+@rules_app.command("export")
+def rules_export(
+    file: Annotated[Path, typer.Argument(help="JSON file to write (UTF-8).")],
+) -> None:
+    """Write the triage rules in force to FILE. / 将现行研判规则导出为 JSON 文件。"""
+    import json
+
+    from pingan.core.db import Database
+    from pingan.core.settings import get_settings
+    from pingan.dispatch.rulesets import current
+
+    settings = get_settings()
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        with db.session() as session:
+            in_force = current(db=session)
+    finally:
+        db.dispose()
+    file.write_text(json.dumps(in_force.document, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    source = (
+        t("dispatch.cli.rules_defaults")
+        if in_force.id is None
+        else t("dispatch.cli.rules_saved_set", id=in_force.id)
+    )
+    console.print(
+        t("dispatch.cli.rules_exported", version=in_force.version, source=source, path=str(file))
+    )
+
+
+@rules_app.command("import")
+def rules_import(
+    file: Annotated[Path, typer.Argument(help="JSON rule set (as exported).")],
+    note: Annotated[str, typer.Option("--note", help="Why the rules change (kept).")],
+) -> None:
+    """Validate FILE and make it the rules in force. / 校验并导入研判规则，立即生效。"""
+    import json
+
+    from pingan.core.db import Database
+    from pingan.core.settings import get_settings
+    from pingan.dispatch.rulesets import save
+
+    try:
+        document = json.loads(file.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        from rich.markup import escape
+
+        text = t("dispatch.cli.rules_unreadable", path=str(file), reason=exc)
+        console.print(f"[red]{escape(text)}[/red]")
+        raise typer.Exit(code=1) from None
+    settings = get_settings()
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        with db.session() as session:
+            row = save(db=session, document=document, note=note, actor="cli")
+            version, row_id = row.version, row.id
+    except PinganError as exc:
+        raise _rules_fail(exc) from None
+    finally:
+        db.dispose()
+    console.print(t("dispatch.cli.rules_imported", version=version, id=row_id))

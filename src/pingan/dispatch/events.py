@@ -303,3 +303,20 @@ class UnitSentToStandby(Event):
     lon: float
     lat: float
     rank: int | None = None
+
+
+class TriageRulesChanged(Event):
+    """A supervisor saved (or reverted to) a version of the triage rules and run cards."""
+
+    subject: ClassVar[str] = "dispatch.triage_rules.changed"
+
+    id: int
+    """The new rule-set row (the rules in force from now on)."""
+    version: str
+    from_version: str
+    call_types: str
+    """The call types added, removed or changed, comma-separated (may be empty)."""
+    changed: int
+    """How many call types were added, removed or changed."""
+    reverted_from: int | None = None
+    """The version reverted to (0: the shipped defaults); None for an edit."""

@@ -435,9 +435,9 @@ def _choices(db: Session, departments: Sequence[Department]) -> list[DepartmentC
     ]
 
 
-def _rules_department(call_type: str) -> str | None:
+def _rules_department(db: Session, call_type: str) -> str | None:
     try:
-        return service.triage_rules().call_type(call_type).department
+        return service.load_rules(db).call_type(call_type).department
     except KeyError:
         return None
 
@@ -454,7 +454,7 @@ def suggested_department(*, db: Session, incident: Incident) -> Department | Non
         incident.call_type or None,
         _choices(db, departments),
         jurisdiction_path=place,
-        rules_department=_rules_department(incident.call_type),
+        rules_department=_rules_department(db, incident.call_type),
     )
     return next((d for d in departments if d.code == code), None)
 

@@ -440,3 +440,22 @@ class StandbyPost(Base):
     planned_at: Mapped[datetime] = mapped_column(UTCDateTime())
     basis: Mapped[str] = mapped_column(String(20))
     """What the demand was: ``incidents`` (recorded calls) or ``pois`` (POIs + road density)."""
+
+
+class TriageRuleSet(Base):
+    """One version of the triage rules and run cards (研判规则 · 出动标准) a supervisor saved.
+
+    Append-only history: the rules in force are the newest row (highest id), else the
+    shipped defaults. Reverting to an older version appends a copy of it as a new row.
+    """
+
+    __tablename__ = "dispatch_triage_rule_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(100))
+    """The ``version`` field of the document."""
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The whole rule set as JSON (``triage.rules_to_dict`` form)."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))

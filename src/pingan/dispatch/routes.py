@@ -249,9 +249,9 @@ def _aware(value: datetime) -> datetime:
 
 
 @router.get("/run-cards", response_model=list[RunCardRead], summary="Call types and run cards")
-def run_cards(who: Reader) -> Any:
+def run_cards(who: Reader, db: DbSession) -> Any:
     """The triage call types in force: labels, priorities, police flag, run cards."""
-    return service.run_cards()
+    return service.run_cards(db=db)
 
 
 from pingan.dispatch.camera_routes import router as _camera_router  # noqa: E402
@@ -273,3 +273,7 @@ router.include_router(_linkage_router)
 from pingan.dispatch.standby_routes import router as _standby_router  # noqa: E402
 
 router.include_router(_standby_router)
+
+from pingan.dispatch.rules_routes import router as _rules_router  # noqa: E402
+
+router.include_router(_rules_router)

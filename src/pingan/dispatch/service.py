@@ -14,6 +14,7 @@ index violation, which becomes a 409 and rolls its whole decision back.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -56,7 +57,13 @@ from pingan.dispatch.events import (
     UnitsDispatched,
     UnitStatusChanged,
 )
-from pingan.dispatch.models import Incident, IncidentUnit, Unit, UnitStatusChange
+from pingan.dispatch.models import (
+    Incident,
+    IncidentUnit,
+    TriageRuleSet,
+    Unit,
+    UnitStatusChange,
+)
 from pingan.dispatch.recommend import IncidentRequest, Need, UnitKind, UnitState, recommend
 from pingan.dispatch.schemas import (
     AssignmentRead,
@@ -79,10 +86,17 @@ from pingan.dispatch.schemas import (
 )
 from pingan.dispatch.settings import DispatchSettings, dispatch_settings
 from pingan.dispatch.statuses import TRANSITIONS, TransitionRefused, UnitStatus, check_transition
-from pingan.dispatch.triage import TriageInputError, TriageRules, default_rules, triage
+from pingan.dispatch.triage import (
+    TriageInputError,
+    TriageRules,
+    default_rules,
+    rules_from_dict,
+    triage,
+)
 
 Actor = Principal | str
 _T = TypeVar("_T")
+_log = logging.getLogger(__name__)
 
 
 def _scope(stmt: Select[Any], column: Any, principal: Principal) -> Select[Any]:
@@ -121,9 +135,61 @@ STATS_TZ: Final = timezone(timedelta(hours=8))
 
 
 @lru_cache(maxsize=1)
-def triage_rules() -> TriageRules:
-    """The triage rules in force (the shipped defaults, parsed once)."""
+def shipped_rules() -> TriageRules:
+    """The triage rules shipped with Pingan (parsed once): in force until a supervisor saves."""
     return default_rules()
+
+
+_rules_lock = threading.Lock()
+_rules_by_db: dict[str, tuple[tuple[int, datetime] | None, TriageRules]] = {}
+"""Per database (URL): (id, created_at) of the rule-set row parsed last (None: the defaults)
+and its rules. The time guards against a database re-created under the same URL."""
+_rules_last: list[TriageRules] = []
+"""The rules :func:`load_rules` returned last in this process (for callers without a session)."""
+
+
+def triage_rules() -> TriageRules:
+    """The triage rules last loaded in this process (:func:`load_rules`), else the defaults.
+
+    Callers holding a session call :func:`load_rules` instead, which sees a change made by
+    another process; this is for pure code paths without a database at hand.
+    """
+    return _rules_last[-1] if _rules_last else shipped_rules()
+
+
+def load_rules(db: Session) -> TriageRules:
+    """The triage rules in force: the newest saved rule set, else the shipped defaults.
+
+    Multi-process safe and cheap: each call asks the database for the newest rule-set id
+    (the last entry of the primary-key index, with its time) and re-parses the document only
+    when it differs from the one this process parsed last for this database.
+    """
+    head = db.execute(
+        select(TriageRuleSet.id, TriageRuleSet.created_at)
+        .order_by(TriageRuleSet.id.desc())
+        .limit(1)
+    ).first()
+    newest = (head[0], head[1]) if head is not None else None
+    key = str(db.get_bind().engine.url)
+    with _rules_lock:
+        cached = _rules_by_db.get(key)
+    if cached is not None and cached[0] == newest:
+        rules = cached[1]
+    else:
+        row = db.get(TriageRuleSet, newest[0]) if newest is not None else None
+        rules = shipped_rules()
+        if row is not None:
+            try:
+                rules = rules_from_dict(row.document)
+            except TriageInputError as exc:
+                # Validated when saved; a row edited by hand must not stop the desk taking
+                # calls: the shipped defaults stand in, loudly.
+                _log.error("triage rule set %s is invalid (%s): using the defaults", row.id, exc)
+        with _rules_lock:
+            _rules_by_db[key] = (newest, rules)
+    with _rules_lock:
+        _rules_last[:] = [rules]
+    return rules
 
 
 def _settings() -> DispatchSettings:
@@ -658,7 +724,7 @@ def report_call(*, db: Session, settings: Any, call_in: CallCreate, actor: Actor
     district_id = int(district_ids[node])
     district = db.get(District, district_id) if district_id >= 0 else None
     try:
-        result = triage(call_in.text, triage_rules())
+        result = triage(call_in.text, load_rules(db))
     except TriageInputError as exc:
         raise ValidationFailed("dispatch.error.text", field="text", reason=exc.reason) from None
     received = (
@@ -819,7 +885,7 @@ def classify_incident(
             incident=incident.id,
             status=incident.status,
         )
-    rules = triage_rules()
+    rules = load_rules(db)
     try:
         call_type = rules.call_type(classify_in.call_type)
     except KeyError:
@@ -1225,10 +1291,14 @@ def response_statistics(
     )
 
 
-def run_cards() -> list[RunCardRead]:
-    """The call types of the triage rules in force, with their run cards as unit kinds."""
+def run_cards(*, db: Session | None = None) -> list[RunCardRead]:
+    """The call types of the triage rules in force, with their run cards as unit kinds.
+
+    With a session, the rules are loaded from the database first (:func:`load_rules`).
+    """
+    rules = load_rules(db) if db is not None else triage_rules()
     out: list[RunCardRead] = []
-    for ct in triage_rules().call_types:
+    for ct in rules.call_types:
         priority = int(ct.priority[1])
         out.append(
             RunCardRead(

@@ -23,6 +23,7 @@ GENERATOR_PATHS: tuple[str, ...] = (
     "pingan.sim.generators.clock",
     "pingan.sim.generators.dispatch",
     "pingan.sim.generators.identity",
+    "pingan.sim.generators.antifraud",
 )
 """Modules whose import registers generators (each desk adds its own)."""
 

@@ -271,6 +271,14 @@ export async function mount(root, ctx) {
     alertsList, alertsMsg,
   );
   if (mayDraft) alertsBox.append(alertsDetails);
+  // Run cards (出动标准): commanders edit the triage rules' priorities and run cards
+  // (static/rules.js, its own module like security.js).
+  if (!known || roles.has("commander") || roles.has("admin")) {
+    const rulesBox = el("section", "dp-box dp-rules", { "data-testid": "dispatch-rules" });
+    left.append(rulesBox);
+    import(`${BASE}/rules.js`).then((m) => m.mount(rulesBox, ctx))
+      .catch((err) => console.error("dispatch rules", err));
+  }
 
   function applyStatic() {
     for (const node of root.querySelectorAll("[data-dk]")) node.textContent = P(node.dataset.dk);

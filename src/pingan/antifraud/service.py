@@ -1,0 +1,1238 @@
+"""The anti-fraud desk's service layer: signals in, graded warnings out, the five quick steps.
+
+**Signals.** Partner systems (operators, banks, platforms) push reports in batches: a
+call from a listed number, fraud content, an app installed, a transfer to a flagged or
+mule-like account, the person's own report, an operator's risk score. Each item is
+validated on its own; one malformed item refuses the whole batch with a 422 naming its
+index and field (``signals[3].amount``) and nothing is written. ``(partner, id)`` is
+unique: sending a report again returns what the first one produced, nothing is added.
+
+**Scoring.** Every report adds to the person's typology signals (see
+:mod:`pingan.antifraud.typology`); the people a batch touched are re-scored in one
+vectorised call. A person reaching ``medium`` or ``high`` gets a warning (or their open
+warning is upgraded), with the reasons in zh-CN and en, routed to the least-loaded
+active team of their jurisdiction (else of the nearest jurisdiction above, else below).
+
+**Five quick steps (快五条).** Assessment (the score) and push (routing) happen on
+ingest; dissuasion, stop-payment and feedback each get a deadline from the editable
+:class:`~pingan.antifraud.models.SlaPolicy`; the deadline is a row (``due_at``) and
+:func:`sweep` flags the missed ones (escalated to a supervisor: flag + event), so timers
+survive restarts. Holds (紧急止付, 48 h, at most two renewals) not renewed in time expire
+in the same sweep.
+
+Functions are keyword-only, never commit, audit each write and record their events in
+the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import hmac
+import io
+import json
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.events import (
+    ContactRecorded,
+    StopPaymentChanged,
+    StopPaymentRequested,
+    VisitRequested,
+    WarningClosed,
+    WarningEscalated,
+    WarningRaised,
+)
+from pingan.antifraud.models import (
+    HOLDING_STATUSES,
+    OPEN_WARNING_STATUSES,
+    ContactAttempt,
+    FraudWarning,
+    PotentialVictim,
+    Signal,
+    SlaPolicy,
+    StopPayment,
+    Team,
+)
+from pingan.antifraud.schemas import (
+    MAX_BATCH,
+    BankAnswer,
+    BatchResult,
+    ContactCreate,
+    ContactRead,
+    Dashboard,
+    DayCount,
+    SignalIn,
+    SignalResult,
+    SlaPolicyBody,
+    StopPaymentCreate,
+    StopPaymentRead,
+    SweepReport,
+    TeamRead,
+    TeamRef,
+    TransferSignal,
+    VisitCreate,
+    WarningBrief,
+    WarningClose,
+    WarningRead,
+)
+from pingan.antifraud.typology import LEVELS, TypologyScorer, load_config
+from pingan.core import audit, clock
+from pingan.core.auth.deps import scope_to_jurisdictions
+from pingan.core.auth.models import ApiKey, Jurisdiction
+from pingan.core.auth.permissions import Principal
+from pingan.core.errors import Conflict, NotFound, ValidationFailed
+from pingan.core.module import Context
+from pingan.core.outbox import record
+from pingan.core.privacy import mask_bank_card, mask_mobile, mask_text, normalise_mobile
+
+Actor = Principal | str
+
+DEFAULT_SLA_POLICY: Final = Path(__file__).parent / "sla_policy.json"
+HOLD: Final = timedelta(hours=48)
+"""One emergency hold (紧急止付): 48 hours."""
+MAX_RENEWALS: Final = 2
+DEFAULT_SWEEP_INTERVAL_S: Final = 60.0
+MULE_FANIN: Final = 3
+"""A receiving account with this many senders in 24 h counts as mule-like."""
+RANK: Final = {level: i for i, level in enumerate(LEVELS)}
+QueueScope = Literal["mine", "team", "all"]
+StatusFilter = Literal["open", "closed", "all"]
+
+_SIGNAL: Final = TypeAdapter[Any](SignalIn)
+_KINDS: Final = frozenset({"call", "sms", "app", "transfer", "report", "risk"})
+
+
+# ============================================================================= pure
+
+
+@cache
+def scorer() -> TypologyScorer:
+    """The typology scorer of the shipped configuration (loaded once)."""
+    return TypologyScorer(load_config())
+
+
+def keyed_hash(value: str, secret: str) -> str:
+    """HMAC-SHA256 of ``value`` under ``secret`` (hex): a pseudonymous, stable key."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def default_policy() -> dict[str, dict[str, int]]:
+    """The shipped SLA policy (``sla_policy.json``), validated."""
+    raw = json.loads(DEFAULT_SLA_POLICY.read_text(encoding="utf-8"))
+    return SlaPolicyBody.model_validate(raw).model_dump()
+
+
+def _field(index: int, loc: Sequence[int | str]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _KINDS:
+        parts = parts[1:]  # the discriminated union's tag
+    tail = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    return f"signals[{index}]{tail or '.kind'}"
+
+
+def parse_signals(items: Sequence[Any]) -> list[Any]:
+    """Each item as its typed signal; the first bad one raises 422 naming index and field."""
+    parsed: list[Any] = []
+    for i, raw in enumerate(items):
+        try:
+            parsed.append(_SIGNAL.validate_python(raw))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise ValidationFailed(
+                "antifraud.error.signal_invalid",
+                field=_field(i, error["loc"]),
+                index=i,
+                reason=error["msg"],
+            ) from None
+    return parsed
+
+
+def parse_signal_file(data: bytes, content_type: str) -> list[dict[str, Any]]:
+    """The items of an uploaded file: JSON Lines (one object a line) or CSV with a header
+    (empty cells left out; UTF-8 with or without BOM, else GB18030). 422 on ``file`` for an
+    empty or oversized file, on ``signals[i]`` for a line that is not a JSON object."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030", errors="replace")
+    items: list[dict[str, Any]] = []
+    if "csv" in content_type:
+        for row in csv.DictReader(io.StringIO(text)):
+            items.append({k: v for k, v in row.items() if k and v not in (None, "")})
+    else:
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                item = None
+            if not isinstance(item, dict):
+                raise ValidationFailed(
+                    "antifraud.error.bad_line", field=f"signals[{len(items)}]", index=len(items)
+                )
+            items.append(item)
+    if not items:
+        raise ValidationFailed("antifraud.error.empty_file", field="file")
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed("antifraud.error.too_many", field="file", max=MAX_BATCH)
+    return items
+
+
+def apply_signal(signals: dict[str, float], item: Any) -> dict[str, float]:
+    """A person's typology signals after one report (a new dict)."""
+    out = dict(signals)
+
+    def add(name: str, value: float) -> None:
+        out[name] = out.get(name, 0.0) + value
+
+    def top(name: str, value: float) -> None:
+        out[name] = max(out.get(name, 0.0), value)
+
+    if item.kind == "call":
+        add(
+            "calls_from_police_impersonators"
+            if item.caller_flag == "police_impersonation"
+            else "calls_from_flagged_numbers",
+            1.0,
+        )
+        top("longest_flagged_call_s", item.duration_s)
+    elif item.kind == "sms":
+        top(f"text_{item.fraud_type}", item.probability)
+    elif item.kind == "report":
+        top(f"text_{item.fraud_type}", 1.0)
+    elif item.kind == "app":
+        top("new_remote_app" if item.app_kind == "remote" else "new_finance_app", 1.0)
+    elif item.kind == "transfer":
+        if item.flagged or item.payee_fanin_24h >= MULE_FANIN:
+            add("transfer_to_mule_amount", item.amount)
+            top("mule_fanin_24h", float(item.payee_fanin_24h))
+        if item.new_payee:
+            add("new_payee_amount_24h", item.amount)
+    elif item.kind == "risk":
+        top("victim_risk", item.score)
+    return out
+
+
+def stored_payload(item: Any) -> dict[str, Any]:
+    """What a signal row keeps: the report without the phone number, texts and accounts
+    masked."""
+    payload: dict[str, Any] = item.model_dump(mode="json", exclude={"id", "phone"})
+    if isinstance(item, TransferSignal):
+        payload["account"] = mask_bank_card(item.account)
+    if payload.get("text"):
+        payload["text"] = mask_text(str(payload["text"]))
+    return payload
+
+
+def seconds_left(due_at: datetime | None, now: datetime) -> float | None:
+    """Seconds until ``due_at`` (negative when overdue), or None without a deadline."""
+    return None if due_at is None else (due_at - now).total_seconds()
+
+
+# ============================================================================= service
+
+
+def _actor_name(actor: Actor) -> str:
+    return actor.username if isinstance(actor, Principal) else actor
+
+
+def _scope(stmt: Select[Any], column: Any, principal: Principal | None) -> Select[Any]:
+    return stmt if principal is None else scope_to_jurisdictions(stmt, column, principal)
+
+
+def partner_code(*, db: Session, principal: Principal) -> str | None:
+    """The partner a key speaks for (its ``partner``), or None for a signed-in user."""
+    if principal.api_key_id is None:
+        return None
+    key = db.get(ApiKey, principal.api_key_id)
+    return key.partner if key is not None else None
+
+
+def partner_jurisdiction(*, db: Session, principal: Principal) -> int | None:
+    """The jurisdiction a partner key was issued for, if any (the default place)."""
+    if principal.api_key_id is None:
+        return None
+    key = db.get(ApiKey, principal.api_key_id)
+    return key.jurisdiction_id if key is not None else None
+
+
+# ---------------------------------------------------------------------------- SLA policy
+
+
+def get_policy(*, db: Session) -> dict[str, dict[str, int]]:
+    """Every level's step deadlines (seconds): the stored rows over the shipped defaults."""
+    policy = default_policy()
+    for row in db.scalars(select(SlaPolicy)):
+        if row.level in policy:
+            policy[row.level] = {**policy[row.level], **row.steps}
+    return policy
+
+
+def set_policy(*, db: Session, policy_in: SlaPolicyBody, actor: Actor) -> dict[str, dict[str, int]]:
+    """Replace the SLA policy (a supervisor's edit); open warnings keep their deadlines
+    until their next step."""
+    now = clock.now()
+    before = get_policy(db=db)
+    wanted = policy_in.model_dump()
+    rows = {r.level: r for r in db.scalars(select(SlaPolicy))}
+    for level, steps in wanted.items():
+        row = rows.get(level)
+        if row is None:
+            row = SlaPolicy(level=level, steps=steps, updated_at=now)
+            db.add(row)
+        row.steps = dict(steps)
+        row.updated_at = now
+        row.updated_by = _actor_name(actor)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action=audit.UPDATE,
+        entity="antifraud_sla_policy",
+        entity_id="all",
+        detail={"before": before, "after": wanted},
+    )
+    return get_policy(db=db)
+
+
+def _start_step(
+    warning: FraudWarning, step: str, now: datetime, policy: dict[str, dict[str, int]]
+) -> None:
+    warning.step = step
+    warning.step_started_at = now
+    warning.due_at = now + timedelta(seconds=policy[warning.level][step])
+    warning.breached = False
+
+
+# ---------------------------------------------------------------------------- teams
+
+
+def list_teams(*, db: Session, principal: Principal | None = None) -> list[TeamRead]:
+    """The teams the caller may see, with their open load."""
+    loads = _loads(db)
+    stmt = _scope(select(Team).order_by(Team.code), Team.jurisdiction_id, principal)
+    return [
+        TeamRead(
+            id=t.id,
+            code=t.code,
+            name=t.name,
+            jurisdiction_id=t.jurisdiction_id,
+            capacity=t.capacity,
+            active=t.active,
+            open_warnings=loads.get(t.id, 0),
+        )
+        for t in db.scalars(stmt)
+    ]
+
+
+def _loads(db: Session) -> dict[int, int]:
+    rows = db.execute(
+        select(FraudWarning.team_id, func.count())
+        .where(FraudWarning.status.in_(OPEN_WARNING_STATUSES), FraudWarning.team_id.is_not(None))
+        .group_by(FraudWarning.team_id)
+    ).all()
+    return {int(team_id): int(n) for team_id, n in rows if team_id is not None}
+
+
+class _Router:
+    """Least-loaded team per jurisdiction for one batch (loads counted once, then kept)."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.loads = _loads(db)
+        self.teams = list(db.scalars(select(Team).where(Team.active.is_(True))))
+        self.places = {j.id: j for j in db.scalars(select(Jurisdiction))}
+
+    def route(self, jurisdiction_id: int | None) -> Team | None:
+        """The team for a person of ``jurisdiction_id``: its own teams, else the nearest
+        jurisdiction above with teams, else the teams below it; least load/capacity."""
+        if jurisdiction_id is None or not self.teams:
+            return None
+        candidates: list[Team] = []
+        current = self.places.get(jurisdiction_id)
+        while current is not None and not candidates:
+            candidates = [t for t in self.teams if t.jurisdiction_id == current.id]
+            current = self.places.get(current.parent_id) if current.parent_id else None
+        if not candidates:
+            place = self.places.get(jurisdiction_id)
+            if place is not None:
+                below = {j.id for j in self.places.values() if j.path.startswith(place.path)}
+                candidates = [t for t in self.teams if t.jurisdiction_id in below]
+        if not candidates:
+            return None
+        team = min(
+            candidates,
+            key=lambda t: (
+                self.loads.get(t.id, 0) / max(t.capacity, 1),
+                self.loads.get(t.id, 0),
+                t.id,
+            ),
+        )
+        self.loads[team.id] = self.loads.get(team.id, 0) + 1
+        return team
+
+
+def seed_demo_teams(*, db: Session, city_id: int, count: int = 179, actor: Actor = "system") -> int:
+    """The demo city's warning-dissuasion teams (``count``, spread over its districts:
+    "Kamppi 预警劝阻专班 3"); idempotent by code. Returns how many were created."""
+    from pingan.city.models import City, District
+
+    city = db.get(City, city_id)
+    if city is None:
+        raise NotFound("antifraud.error.city_not_found", field="city_id", city_id=city_id)
+    districts = [
+        d
+        for d in db.scalars(
+            select(District).where(District.city_id == city_id).order_by(District.name)
+        )
+        if d.jurisdiction_id is not None
+    ]
+    places: list[tuple[int, str]] = [(int(d.jurisdiction_id or 0), d.name) for d in districts]
+    if not places and city.jurisdiction_id is not None:
+        places = [(city.jurisdiction_id, city.name)]
+    if not places:
+        return 0
+    existing = set(db.scalars(select(Team.code).where(Team.code.like(f"{city.name}-af-%"))))
+    created = 0
+    numbers: Counter[int] = Counter()
+    for i in range(count):
+        jurisdiction_id, name = places[i % len(places)]
+        numbers[jurisdiction_id] += 1
+        code = f"{city.name}-af-{i + 1:03d}"
+        if code in existing:
+            continue
+        db.add(
+            Team(
+                code=code,
+                name=f"{name} 预警劝阻专班 {numbers[jurisdiction_id]}",
+                jurisdiction_id=jurisdiction_id,
+                capacity=20,
+                active=True,
+                demo=True,
+            )
+        )
+        created += 1
+    if created:
+        db.flush()
+        audit.record(
+            db,
+            actor=actor,
+            action=audit.CREATE,
+            entity="antifraud_team",
+            entity_id=city.name,
+            detail={"created": created, "city_id": city_id},
+        )
+    return created
+
+
+# ---------------------------------------------------------------------------- signals
+
+
+def _level_up(new: str, old: str) -> bool:
+    return RANK[new] > RANK[old]
+
+
+def ingest_signals(
+    *,
+    db: Session,
+    partner: str,
+    items: Sequence[Any],
+    secret: str,
+    actor: Actor,
+    default_jurisdiction_id: int | None = None,
+) -> BatchResult:
+    """Store a batch of partner signals, re-score the people it touches and raise or
+    upgrade their warnings.
+
+    All-or-nothing on bad input: a malformed item (422 on ``signals[i].<field>``), an
+    unknown jurisdiction code (422 on ``signals[i].jurisdiction``) or a new person with
+    no place at all (422 on ``signals[i].jurisdiction``) refuses the batch unwritten.
+    A report whose ``(partner, id)`` is known — from an earlier batch or earlier in this
+    one — is a duplicate: its result is the first one's, nothing is added.
+    """
+    parsed = parse_signals(items)
+    now = clock.now()
+    # Jurisdiction codes → ids (unknown codes refused before any write).
+    codes = {s.jurisdiction for s in parsed if s.jurisdiction is not None}
+    by_code = (
+        {j.code: j.id for j in db.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))}
+        if codes
+        else {}
+    )
+    for i, s in enumerate(parsed):
+        if s.jurisdiction is not None and s.jurisdiction not in by_code:
+            raise ValidationFailed(
+                "antifraud.error.unknown_jurisdiction",
+                field=f"signals[{i}].jurisdiction",
+                code=s.jurisdiction,
+            )
+    # Known reports of this partner (idempotency).
+    known: dict[str, Signal] = {}
+    ids = [s.id for s in parsed]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in db.scalars(
+            select(Signal).where(Signal.partner == partner, Signal.partner_signal_id.in_(chunk))
+        ):
+            known[row.partner_signal_id] = row
+    # The people, by keyed hash of the number.
+    keys = [keyed_hash(normalise_mobile(s.phone), secret) for s in parsed]
+    victims: dict[str, PotentialVictim] = {}
+    unique_keys = sorted(set(keys))
+    for start in range(0, len(unique_keys), 500):
+        chunk = unique_keys[start : start + 500]
+        for v in db.scalars(select(PotentialVictim).where(PotentialVictim.key.in_(chunk))):
+            victims[v.key] = v
+    placed = {k for k, v in victims.items() if v.jurisdiction_id is not None}
+    seen: set[str] = set()
+    for i, (s, key) in enumerate(zip(parsed, keys, strict=True)):
+        if s.id in known or s.id in seen:
+            continue
+        seen.add(s.id)
+        if s.jurisdiction is not None or default_jurisdiction_id is not None:
+            placed.add(key)
+        elif key not in placed:
+            raise ValidationFailed("antifraud.error.no_place", field=f"signals[{i}].jurisdiction")
+
+    # Writes.
+    new_rows: dict[str, Signal] = {}
+    new_keys: dict[str, str] = {}
+    touched: dict[str, PotentialVictim] = {}
+    order: list[tuple[int, Any, str]] = []
+    for i, (s, key) in enumerate(zip(parsed, keys, strict=True)):
+        order.append((i, s, key))
+        if s.id in known or s.id in new_rows:
+            continue
+        victim = victims.get(key)
+        if victim is None:
+            victim = PotentialVictim(
+                key=key,
+                phone=normalise_mobile(s.phone),
+                phone_masked=mask_mobile(s.phone),
+                jurisdiction_id=None,
+                signals={},
+                score=0.0,
+                level="low",
+                typology="",
+                reasons={},
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(victim)
+            victims[key] = victim
+        if s.jurisdiction is not None:
+            victim.jurisdiction_id = by_code[s.jurisdiction]
+        elif victim.jurisdiction_id is None:
+            victim.jurisdiction_id = default_jurisdiction_id
+        if s.lon is not None and s.lat is not None:
+            victim.lon, victim.lat = s.lon, s.lat
+        victim.signals = apply_signal(victim.signals or {}, s)
+        victim.updated_at = now
+        touched[key] = victim
+        row = Signal(
+            partner=partner,
+            partner_signal_id=s.id,
+            kind=s.kind,
+            payload=stored_payload(s),
+            received_at=now,
+            level="low",
+        )
+        new_rows[s.id] = row
+        new_keys[s.id] = key
+    db.flush()  # victims get ids
+
+    raised, open_by_victim = _rescore(db, list(touched.values()), now=now, actor=actor)
+    for s_id, row in new_rows.items():
+        victim = victims[new_keys[s_id]]
+        row.victim_id = victim.id
+        row.level = victim.level
+        open_warning = open_by_victim.get(victim.id)
+        row.warning_id = open_warning.id if open_warning is not None else None
+        db.add(row)
+    db.flush()
+
+    results: list[SignalResult] = []
+    duplicates = 0
+    first_index: dict[str, int] = {}
+    for i, s, _key in order:
+        row = known.get(s.id) or new_rows[s.id]
+        duplicate = s.id in known or s.id in first_index
+        first_index.setdefault(s.id, i)
+        duplicates += duplicate
+        results.append(
+            SignalResult(
+                index=i,
+                id=s.id,
+                signal_id=row.id,
+                status="duplicate" if duplicate else "created",
+                victim_id=row.victim_id,
+                level=row.level,
+                warning_id=row.warning_id,
+            )
+        )
+    if new_rows:
+        audit.record(
+            db,
+            actor=actor,
+            action=audit.CREATE,
+            entity="antifraud_signal_batch",
+            entity_id=partner,
+            detail={
+                "created": len(new_rows),
+                "duplicates": duplicates,
+                "people": len(touched),
+                "warnings_raised": raised,
+            },
+        )
+    return BatchResult(
+        created=len(new_rows), duplicates=duplicates, warnings_raised=raised, results=results
+    )
+
+
+def _rescore(
+    db: Session, people: list[PotentialVictim], *, now: datetime, actor: Actor
+) -> tuple[int, dict[int, FraudWarning]]:
+    """Score ``people`` in one call; raise or upgrade their warnings. How many were raised
+    or upgraded, and each person's open warning (by person id)."""
+    if not people:
+        return 0, {}
+    sc = scorer()
+    rows = [{k: float(v) for k, v in (p.signals or {}).items()} for p in people]
+    zh = sc.score(rows, lang="zh-CN")
+    en = sc.score(rows, lang="en")
+    policy = get_policy(db=db)
+    router: _Router | None = None
+    raised = 0
+    created: list[tuple[FraudWarning, Team | None]] = []
+    open_by_victim: dict[int, FraudWarning] = {}
+    person_ids = [p.id for p in people]
+    for start in range(0, len(person_ids), 500):
+        for w in db.scalars(
+            select(FraudWarning).where(
+                FraudWarning.victim_id.in_(person_ids[start : start + 500]),
+                FraudWarning.status.in_(OPEN_WARNING_STATUSES),
+            )
+        ):
+            open_by_victim[w.victim_id] = w
+    for person, r_zh, r_en in zip(people, zh, en, strict=True):
+        reasons = {"zh-CN": list(r_zh.reasons), "en": list(r_en.reasons)}
+        person.score = r_zh.score
+        person.level = r_zh.level
+        person.typology = r_zh.typology
+        person.reasons = reasons
+        if r_zh.level == "low":
+            continue
+        warning = open_by_victim.get(person.id)
+        if warning is not None:
+            upgraded = _level_up(r_zh.level, warning.level)
+            warning.score = r_zh.score
+            warning.typology = r_zh.typology
+            warning.reasons = reasons
+            if upgraded:
+                warning.level = r_zh.level
+                _start_step(warning, warning.step, now, policy)
+                raised += 1
+                audit.record(
+                    db,
+                    actor=actor,
+                    action=audit.UPDATE,
+                    entity="antifraud_warning",
+                    entity_id=warning.id,
+                    reason="upgrade",
+                    detail={"level": warning.level, "typology": warning.typology},
+                )
+                record(
+                    db,
+                    WarningRaised(
+                        warning_id=warning.id,
+                        level=warning.level,
+                        typology=warning.typology,
+                        upgraded=True,
+                    ),
+                )
+            continue
+        if router is None:
+            router = _Router(db)
+        team = router.route(person.jurisdiction_id)
+        warning = FraudWarning(
+            victim_id=person.id,
+            jurisdiction_id=person.jurisdiction_id,
+            level=r_zh.level,
+            score=r_zh.score,
+            typology=r_zh.typology,
+            reasons=reasons,
+            status="assigned" if team is not None else "new",
+            team_id=team.id if team is not None else None,
+            step="assess",
+            step_started_at=now,
+            created_at=now,
+        )
+        # Assessment and push are the machine's: done on ingest when a team was found.
+        _start_step(warning, "dissuade" if team is not None else "push", now, policy)
+        db.add(warning)
+        open_by_victim[person.id] = warning
+        created.append((warning, team))
+    if created:
+        db.flush()  # one flush for the batch's new warnings
+    for warning, team in created:
+        raised += 1
+        audit.record(
+            db,
+            actor=actor,
+            action=audit.CREATE,
+            entity="antifraud_warning",
+            entity_id=warning.id,
+            detail={
+                "level": warning.level,
+                "typology": warning.typology,
+                "team": team.code if team is not None else None,
+                "due_at": warning.due_at.isoformat() if warning.due_at else None,
+            },
+        )
+        record(
+            db,
+            WarningRaised(
+                warning_id=warning.id,
+                level=warning.level,
+                typology=warning.typology,
+                team=team.code if team is not None else None,
+            ),
+        )
+    return raised, open_by_victim
+
+
+# ---------------------------------------------------------------------------- warnings
+
+
+def get_warning(
+    *, db: Session, warning_id: int, principal: Principal | None = None
+) -> FraudWarning:
+    """A warning the caller may see (404 on ``warning_id`` otherwise)."""
+    warning = db.get(FraudWarning, warning_id)
+    if warning is None or (principal is not None and not principal.sees(warning.jurisdiction_id)):
+        raise NotFound("antifraud.error.warning_not_found", field="warning_id", id=warning_id)
+    return warning
+
+
+def _open(db: Session, warning_id: int, principal: Principal | None) -> FraudWarning:
+    warning = get_warning(db=db, warning_id=warning_id, principal=principal)
+    if warning.status == "closed":
+        raise Conflict("antifraud.error.warning_closed", field="status", id=warning.id)
+    return warning
+
+
+def list_warnings(
+    *,
+    db: Session,
+    principal: Principal,
+    scope: QueueScope = "team",
+    team_id: int | None = None,
+    status: StatusFilter = "open",
+    level: str | None = None,
+    escalated: bool | None = None,
+    limit: int = 200,
+) -> list[FraudWarning]:
+    """The queue: warnings of the caller's jurisdictions (``mine``: assigned to the caller),
+    soonest deadline first."""
+    stmt = _scope(select(FraudWarning), FraudWarning.jurisdiction_id, principal)
+    if scope == "mine":
+        stmt = stmt.where(FraudWarning.assignee == principal.username)
+    if team_id is not None:
+        stmt = stmt.where(FraudWarning.team_id == team_id)
+    if status == "open":
+        stmt = stmt.where(FraudWarning.status.in_(OPEN_WARNING_STATUSES))
+    elif status == "closed":
+        stmt = stmt.where(FraudWarning.status == "closed")
+    if level is not None:
+        stmt = stmt.where(FraudWarning.level == level)
+    if escalated is not None:
+        stmt = stmt.where(FraudWarning.escalated.is_(escalated))
+    stmt = stmt.order_by(FraudWarning.due_at.is_(None), FraudWarning.due_at, FraudWarning.id)
+    return list(db.scalars(stmt.limit(limit)))
+
+
+def _team_ref(db: Session, team_id: int | None) -> TeamRef | None:
+    team = db.get(Team, team_id) if team_id is not None else None
+    return TeamRef(id=team.id, code=team.code, name=team.name) if team is not None else None
+
+
+def warning_brief(*, db: Session, warning: FraudWarning) -> WarningBrief:
+    """A queue row with the countdown."""
+    victim = db.get(PotentialVictim, warning.victim_id)
+    return WarningBrief(
+        id=warning.id,
+        level=warning.level,
+        score=warning.score,
+        typology=warning.typology,
+        status=warning.status,
+        step=warning.step,
+        team=_team_ref(db, warning.team_id),
+        assignee=warning.assignee,
+        phone_masked=victim.phone_masked if victim is not None else "",
+        jurisdiction_id=warning.jurisdiction_id,
+        created_at=warning.created_at,
+        due_at=warning.due_at,
+        seconds_left=seconds_left(warning.due_at, clock.now()),
+        breached=warning.breached,
+        escalated=warning.escalated,
+        reasons=warning.reasons,
+    )
+
+
+def stop_payment_read(sp: StopPayment) -> StopPaymentRead:
+    """A stop-payment as answered (the account masked in JSON unless revealed)."""
+    return StopPaymentRead(
+        id=sp.id,
+        warning_id=sp.warning_id,
+        bank=sp.bank,
+        account=sp.account,
+        amount=sp.amount,
+        status=sp.status,
+        requested_at=sp.requested_at,
+        answered_at=sp.answered_at,
+        hold_until=sp.hold_until,
+        renewals=sp.renewals,
+        bank_ref=sp.bank_ref,
+        reason=sp.reason,
+    )
+
+
+def warning_read(*, db: Session, warning: FraudWarning) -> WarningRead:
+    """A warning in full (the phone number masked in JSON unless revealed)."""
+    victim = db.get(PotentialVictim, warning.victim_id)
+    assert victim is not None
+    contacts = db.scalars(
+        select(ContactAttempt)
+        .where(ContactAttempt.warning_id == warning.id)
+        .order_by(ContactAttempt.at, ContactAttempt.id)
+    )
+    holds = db.scalars(
+        select(StopPayment).where(StopPayment.warning_id == warning.id).order_by(StopPayment.id)
+    )
+    brief = warning_brief(db=db, warning=warning)
+    return WarningRead(
+        **brief.model_dump(),
+        phone=victim.phone,
+        victim_id=victim.id,
+        signals=victim.signals,
+        first_contact_at=warning.first_contact_at,
+        closed_at=warning.closed_at,
+        outcome=warning.outcome,
+        note=warning.note,
+        contacts=[
+            ContactRead(
+                id=c.id, channel=c.channel, at=c.at, outcome=c.outcome, note=c.note, actor=c.actor
+            )
+            for c in contacts
+        ],
+        stop_payments=[stop_payment_read(sp) for sp in holds],
+    )
+
+
+def _audit(db: Session, actor: Actor, warning: FraudWarning, reason: str, **detail: Any) -> None:
+    audit.record(
+        db,
+        actor=actor,
+        action=audit.UPDATE,
+        entity="antifraud_warning",
+        entity_id=warning.id,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def record_contact(
+    *,
+    db: Session,
+    warning_id: int,
+    contact_in: ContactCreate,
+    actor: Actor,
+    principal: Principal | None = None,
+) -> ContactAttempt:
+    """Record one attempt to reach the person. The first sets ``first_contact_at``; a
+    ``dissuaded`` outcome moves the warning to the feedback step, ``refused`` marks it
+    refused (still open: try again, visit or stop the payment). 409 on a closed warning."""
+    warning = _open(db, warning_id, principal)
+    now = clock.now()
+    contact = ContactAttempt(
+        warning_id=warning.id,
+        channel=contact_in.channel,
+        at=now,
+        outcome=contact_in.outcome,
+        note=contact_in.note,
+        actor=_actor_name(actor),
+    )
+    db.add(contact)
+    if warning.first_contact_at is None:
+        warning.first_contact_at = now
+    if warning.assignee is None and isinstance(actor, Principal):
+        warning.assignee = actor.username
+    if contact_in.outcome == "dissuaded":
+        warning.status = "dissuaded"
+        _start_step(warning, "feedback", now, get_policy(db=db))
+    elif contact_in.outcome == "refused":
+        warning.status = "refused"
+    elif warning.status in ("new", "assigned"):
+        warning.status = "contacting"
+    db.flush()
+    _audit(db, actor, warning, "contact", channel=contact.channel, outcome=contact.outcome)
+    record(
+        db,
+        ContactRecorded(warning_id=warning.id, channel=contact.channel, outcome=contact.outcome),
+    )
+    return contact
+
+
+def escalate_visit(
+    *,
+    db: Session,
+    warning_id: int,
+    visit_in: VisitCreate,
+    actor: Actor,
+    principal: Principal | None = None,
+) -> FraudWarning:
+    """Ask for an in-person visit: publishes ``antifraud.visit.requested`` (place and
+    urgency; never the number) for the dispatch desk to task a patrol unit."""
+    warning = _open(db, warning_id, principal)
+    victim = db.get(PotentialVictim, warning.victim_id)
+    assert victim is not None
+    now = clock.now()
+    place = db.get(Jurisdiction, warning.jurisdiction_id) if warning.jurisdiction_id else None
+    warning.status = "visit"
+    _start_step(warning, "dissuade", now, get_policy(db=db))
+    if visit_in.note:
+        warning.note = visit_in.note
+    db.flush()
+    _audit(db, actor, warning, "visit", urgency=visit_in.urgency)
+    record(
+        db,
+        VisitRequested(
+            warning_id=warning.id,
+            jurisdiction=place.code if place is not None else None,
+            lon=victim.lon,
+            lat=victim.lat,
+            urgency=visit_in.urgency,
+            level=warning.level,
+            typology=warning.typology,
+            note=visit_in.note,
+        ),
+    )
+    return warning
+
+
+def close_warning(
+    *,
+    db: Session,
+    warning_id: int,
+    close_in: WarningClose,
+    actor: Actor,
+    principal: Principal | None = None,
+) -> FraudWarning:
+    """Close a warning with its outcome (quick feedback done). 409 if already closed."""
+    warning = _open(db, warning_id, principal)
+    warning.status = "closed"
+    warning.outcome = close_in.outcome
+    warning.closed_at = clock.now()
+    warning.due_at = None
+    if close_in.note:
+        warning.note = close_in.note
+    db.flush()
+    _audit(db, actor, warning, "close", outcome=close_in.outcome)
+    record(db, WarningClosed(warning_id=warning.id, outcome=close_in.outcome))
+    return warning
+
+
+# ---------------------------------------------------------------------------- stop-payment
+
+
+def request_stop_payment(
+    *,
+    db: Session,
+    warning_id: int,
+    stop_in: StopPaymentCreate,
+    secret: str,
+    actor: Actor,
+    principal: Principal | None = None,
+) -> StopPayment:
+    """Draft a stop-payment to the receiving bank's partner API (quick stop-payment step).
+    422 on ``bank`` when no live partner key speaks for that bank; 409 on a closed warning."""
+    warning = _open(db, warning_id, principal)
+    bank = db.scalars(
+        select(ApiKey.id).where(ApiKey.partner == stop_in.bank, ApiKey.revoked_at.is_(None))
+    ).first()
+    if bank is None:
+        raise ValidationFailed("antifraud.error.unknown_bank", field="bank", bank=stop_in.bank)
+    now = clock.now()
+    sp = StopPayment(
+        warning_id=warning.id,
+        bank=stop_in.bank,
+        account=stop_in.account,
+        account_hash=keyed_hash(stop_in.account, secret),
+        account_masked=mask_bank_card(stop_in.account),
+        amount=stop_in.amount,
+        status="requested",
+        requested_at=now,
+        renewals=0,
+        reason=stop_in.note,
+        actor=_actor_name(actor),
+    )
+    db.add(sp)
+    warning.status = "stop_payment"
+    _start_step(warning, "stop_payment", now, get_policy(db=db))
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action=audit.CREATE,
+        entity="antifraud_stop_payment",
+        entity_id=sp.id,
+        detail={
+            "warning_id": warning.id,
+            "bank": sp.bank,
+            "account": sp.account_masked,
+            "amount": sp.amount,
+        },
+    )
+    record(
+        db,
+        StopPaymentRequested(
+            stop_payment_id=sp.id, warning_id=warning.id, bank=sp.bank, amount=sp.amount
+        ),
+    )
+    return sp
+
+
+def get_stop_payment(
+    *, db: Session, stop_payment_id: int, principal: Principal | None = None
+) -> StopPayment:
+    """A stop-payment of a warning the caller may see (404 on ``stop_payment_id``)."""
+    sp = db.get(StopPayment, stop_payment_id)
+    if sp is not None and principal is not None:
+        warning = db.get(FraudWarning, sp.warning_id)
+        if warning is None or not principal.sees(warning.jurisdiction_id):
+            sp = None
+    if sp is None:
+        raise NotFound(
+            "antifraud.error.stop_payment_not_found", field="stop_payment_id", id=stop_payment_id
+        )
+    return sp
+
+
+def _changed(db: Session, actor: Actor, sp: StopPayment, reason: str) -> None:
+    audit.record(
+        db,
+        actor=actor,
+        action=audit.UPDATE,
+        entity="antifraud_stop_payment",
+        entity_id=sp.id,
+        reason=reason,
+        detail={"status": sp.status, "renewals": sp.renewals},
+    )
+    record(
+        db,
+        StopPaymentChanged(
+            stop_payment_id=sp.id,
+            warning_id=sp.warning_id,
+            bank=sp.bank,
+            status=sp.status,
+            renewals=sp.renewals,
+        ),
+    )
+
+
+def renew_stop_payment(
+    *, db: Session, stop_payment_id: int, actor: Actor, principal: Principal | None = None
+) -> StopPayment:
+    """Renew a live hold by another 48 hours, at most twice (409 on ``renewals`` after
+    that; 409 on ``status`` for a hold that is not live — expired, released, ...)."""
+    sp = get_stop_payment(db=db, stop_payment_id=stop_payment_id, principal=principal)
+    now = clock.now()
+    if sp.status not in HOLDING_STATUSES or sp.hold_until is None or sp.hold_until < now:
+        raise Conflict("antifraud.error.hold_not_live", field="status", status=sp.status)
+    if sp.renewals >= MAX_RENEWALS:
+        raise Conflict("antifraud.error.renewals_exhausted", field="renewals", max=MAX_RENEWALS)
+    sp.renewals += 1
+    sp.hold_until = sp.hold_until + HOLD
+    sp.status = "renewed"
+    db.flush()
+    _changed(db, actor, sp, "renew")
+    return sp
+
+
+def bank_stop_payments(
+    *, db: Session, principal: Principal, status: str | None = None, limit: int = 500
+) -> list[StopPayment]:
+    """The calling bank's own stop-payments (none for other partners), newest first."""
+    code = partner_code(db=db, principal=principal)
+    if code is None:
+        return []
+    stmt = select(StopPayment).where(StopPayment.bank == code)
+    if status is not None:
+        stmt = stmt.where(StopPayment.status == status)
+    return list(db.scalars(stmt.order_by(StopPayment.id.desc()).limit(limit)))
+
+
+_ANSWERS: Final = {
+    "held": ("requested",),
+    "rejected": ("requested",),
+    "frozen": HOLDING_STATUSES,
+    "released": (*HOLDING_STATUSES, "frozen"),
+}
+
+
+def answer_stop_payment(
+    *, db: Session, principal: Principal, stop_payment_id: int, answer: BankAnswer
+) -> StopPayment:
+    """A bank's answer through its partner API: ``held`` (the 48-hour hold starts),
+    ``rejected``, then ``frozen`` or ``released``. Another bank's request is a 404, as if
+    it did not exist; an answer that does not fit the state is a 409 on ``decision``;
+    repeating the current state is idempotent."""
+    code = partner_code(db=db, principal=principal)
+    sp = db.get(StopPayment, stop_payment_id)
+    if sp is None or code is None or sp.bank != code:
+        raise NotFound(
+            "antifraud.error.stop_payment_not_found", field="stop_payment_id", id=stop_payment_id
+        )
+    if sp.status == answer.decision:
+        return sp  # a bank retrying its call
+    if sp.status not in _ANSWERS[answer.decision]:
+        raise Conflict(
+            "antifraud.error.answer_not_allowed",
+            field="decision",
+            decision=answer.decision,
+            status=sp.status,
+        )
+    now = clock.now()
+    sp.status = answer.decision
+    sp.answered_at = now
+    if answer.bank_ref:
+        sp.bank_ref = answer.bank_ref
+    if answer.reason:
+        sp.reason = answer.reason
+    if answer.decision == "held":
+        sp.hold_until = now + HOLD
+    db.flush()
+    _changed(db, principal, sp, f"bank:{answer.decision}")
+    return sp
+
+
+# ---------------------------------------------------------------------------- the sweep
+
+
+def sweep(*, db: Session, now: datetime | None = None, actor: Actor = "system") -> SweepReport:
+    """Flag every open warning past its step's deadline (escalated to a supervisor, once
+    per step: flag, audit, event) and expire every hold past ``hold_until``. Deadlines are
+    rows, so a restart loses none."""
+    at = now or clock.now()
+    escalated: list[int] = []
+    for warning in db.scalars(
+        select(FraudWarning)
+        .where(
+            FraudWarning.status.in_(OPEN_WARNING_STATUSES),
+            FraudWarning.due_at < at,
+            FraudWarning.breached.is_(False),
+        )
+        .order_by(FraudWarning.id)
+    ):
+        assert warning.due_at is not None
+        warning.breached = True
+        warning.escalated = True
+        warning.escalated_at = at
+        overdue = (at - warning.due_at).total_seconds()
+        escalated.append(warning.id)
+        _audit(db, actor, warning, "sla_breach", step=warning.step, overdue_s=overdue)
+        record(
+            db,
+            WarningEscalated(
+                warning_id=warning.id, step=warning.step, level=warning.level, overdue_s=overdue
+            ),
+        )
+    expired: list[int] = []
+    for sp in db.scalars(
+        select(StopPayment)
+        .where(StopPayment.status.in_(HOLDING_STATUSES), StopPayment.hold_until < at)
+        .order_by(StopPayment.id)
+    ):
+        sp.status = "expired"
+        expired.append(sp.id)
+        _changed(db, actor, sp, "expired")
+    db.flush()
+    return SweepReport(escalated=escalated, expired=expired)
+
+
+async def run_sweep(ctx: Context) -> SweepReport:
+    """The desk's periodic job: one sweep in its own session, committed."""
+
+    def once() -> SweepReport:
+        with ctx.db.session() as session:
+            return sweep(db=session)
+
+    return await asyncio.to_thread(once)
+
+
+# ---------------------------------------------------------------------------- dashboards
+
+
+def dashboards(
+    *, db: Session, principal: Principal | None = None, since: datetime | None = None
+) -> Dashboard:
+    """Warnings per day by level and typology, time to first contact, dissuasion success
+    rate and money intercepted — computed from the records the caller may see."""
+    start = since or (clock.now() - timedelta(days=30))
+    warnings = list(
+        db.scalars(
+            _scope(
+                select(FraudWarning).where(FraudWarning.created_at >= start),
+                FraudWarning.jurisdiction_id,
+                principal,
+            )
+        )
+    )
+    per_day: Counter[tuple[str, str, str]] = Counter(
+        (w.created_at.date().isoformat(), w.level, w.typology) for w in warnings
+    )
+    firsts = [
+        (w.first_contact_at - w.created_at).total_seconds()
+        for w in warnings
+        if w.first_contact_at is not None
+    ]
+    ids = [w.id for w in warnings]
+    dissuaded = sum(1 for w in warnings if w.outcome == "dissuaded" or w.status == "dissuaded")
+    refused = sum(1 for w in warnings if w.outcome == "refused" or w.status == "refused")
+    holds: list[StopPayment] = []
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        holds.extend(db.scalars(select(StopPayment).where(StopPayment.warning_id.in_(chunk))))
+    intercepted = sum(sp.amount for sp in holds if sp.status in (*HOLDING_STATUSES, "frozen"))
+    decided = dissuaded + refused
+    return Dashboard(
+        since=start,
+        warnings=len(warnings),
+        per_day=[
+            DayCount(day=d, level=lv, typology=t, count=n)
+            for (d, lv, t), n in sorted(per_day.items())
+        ],
+        by_level=dict(Counter(w.level for w in warnings)),
+        by_typology=dict(Counter(w.typology for w in warnings)),
+        first_contact_median_s=statistics.median(firsts) if firsts else None,
+        first_contact_mean_s=statistics.fmean(firsts) if firsts else None,
+        first_contacts=len(firsts),
+        dissuaded=dissuaded,
+        refused=refused,
+        dissuasion_rate=dissuaded / decided if decided else None,
+        escalated=sum(1 for w in warnings if w.escalated),
+        money_intercepted=float(intercepted),
+        stop_payments=dict(Counter(sp.status for sp in holds)),
+    )
