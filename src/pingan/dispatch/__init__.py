@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pingan.core.auth.roles import ADMIN, COMMANDER, DISPATCHER, OFFICER, PARTNER, STAFF_ROLES
-from pingan.core.module import Job, Module, Panel
+from pingan.core.module import Job, Module, Panel, Subscription
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "dispatch.read": frozenset(STAFF_ROLES),
@@ -38,6 +38,7 @@ def module() -> Module:
     """The dispatch desk as the platform assembles it."""
     from pingan.dispatch import (
         avl,
+        handlers,
         linkage,
         models,  # noqa: F401  (registers the tables)
         standby,
@@ -55,6 +56,14 @@ def module() -> Module:
         static_dir=here / "static",
         locales_dir=here / "locales",
         permissions=PERMISSIONS,
+        subscriptions=[
+            # An anti-fraud in-person dissuasion visit becomes a patrol task (反诈上门劝阻).
+            Subscription(
+                pattern=handlers.VISIT_SUBJECT,
+                durable="dispatch-fraud-visits",
+                handler=handlers.on_fraud_visit,
+            ),
+        ],
         jobs=[
             # AVL over MQTT: idle (one log line) unless PINGAN_DISPATCH__MQTT_URL is set;
             # a crash is logged and the bridge restarts after interval_s.
