@@ -18,6 +18,7 @@ MODULE_PATHS: tuple[str, ...] = (
     "pingan.dispatch",
     "pingan.identity",
     "pingan.antifraud",
+    "pingan.traffic",
 )
 
 
