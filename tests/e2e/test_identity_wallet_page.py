@@ -156,3 +156,102 @@ def test_wallet_page_presents_and_panel_counts(
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_clerk_issues_through_the_panel_form(
+    browser: Any, identity_server: tuple[str, Platform, str], artifacts_dir: Path
+) -> None:
+    """The window form: a bad ID number names the field and issues nothing; a good one shows
+    the credential once, which downloads and imports into the wallet whose key it names."""
+    base, platform, _hotel_key = identity_server
+    login = httpx.post(
+        base + "/api/auth/login",
+        json={"username": platform.username, "password": platform.password},
+    )
+    staff = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    def issued_count() -> int:
+        rows = httpx.get(base + "/api/identity/credentials?limit=500", headers=staff).json()
+        return len(rows)
+
+    context = browser.new_context(
+        viewport={"width": 900, "height": 1200}, locale="en-US", accept_downloads=True
+    )
+    errors: list[str] = []
+    try:
+        wallet = context.new_page()
+        wallet.set_default_timeout(TIMEOUT_MS)
+        wallet.on("pageerror", lambda e: errors.append(str(e)))
+        wallet.goto(base + "/static/identity/wallet.html")
+        wallet.click("#init")
+        wallet.wait_for_function("document.getElementById('public-jwk').textContent.length > 20")
+        holder_jwk_text = wallet.inner_text("#public-jwk")
+
+        centre = context.new_page()
+        centre.set_default_timeout(TIMEOUT_MS)
+        centre.on("pageerror", lambda e: errors.append(str(e)))
+        centre.goto(base + "/")
+        centre.wait_for_selector("#login-form", state="visible")
+        centre.fill("#login-username", platform.username)
+        centre.fill("#login-password", platform.password)
+        centre.click("#login-submit")
+        form = centre.locator(".id-panel .id-issue-form")
+        form.wait_for()
+        before = issued_count()
+
+        # A key that is not JSON is refused in the page, naming the key field.
+        form.locator("#id-issue-name").fill(RESIDENT["name"])
+        form.locator("#id-issue-id_number").fill("110105194912310021")  # wrong check digit
+        form.locator("#id-issue-birth_date").fill(RESIDENT["birth_date"])
+        form.locator("#id-issue-address_district").fill(RESIDENT["address_district"])
+        form.locator("#id-issue-holder_jwk").fill("not a key")
+        form.locator("button[type=submit]").click()
+        error = centre.locator(".id-panel .id-issue-error")
+        error.wait_for(state="visible")
+        assert error.get_attribute("data-field") == "holder_jwk"
+
+        # A bad ID number: the server's 422 names the field, shown inline; nothing is issued.
+        form.locator("#id-issue-holder_jwk").fill(holder_jwk_text)
+        form.locator("button[type=submit]").click()
+        centre.wait_for_selector(".id-panel .id-issue-error[data-field='id_number']")
+        assert error.is_visible()
+        # the field's label in the user's language, then the server's message
+        assert error.inner_text().split(":")[0] in {"ID number", "身份证号"}
+        assert "is-invalid" in (form.locator("#id-issue-id_number").get_attribute("class") or "")
+        centre.locator(".id-panel .id-issue").screenshot(
+            path=str(artifacts_dir / "identity-issue-error.png")
+        )
+        assert issued_count() == before
+
+        # The right number: the credential is shown once, to copy or download.
+        form.locator("#id-issue-id_number").fill(RESIDENT["id_number"])
+        form.locator("button[type=submit]").click()
+        shown = centre.locator(".id-panel .id-issued textarea")
+        shown.wait_for()
+        assert error.is_hidden() and form.is_hidden()
+        sd_jwt = shown.input_value()
+        assert sd_jwt.startswith("eyJ") and sd_jwt.count("~") >= 9
+        assert issued_count() == before + 1
+        centre.locator(".id-panel .id-issue").screenshot(
+            path=str(artifacts_dir / "identity-issue-issued.png")
+        )
+        with centre.expect_download() as info:
+            centre.locator(".id-panel .id-issued button[data-action=download]").click()
+        download = info.value
+        assert download.suggested_filename.endswith(".sd-jwt")
+        assert Path(download.path()).read_text() == sd_jwt
+
+        # The wallet takes it (bound to its key).
+        wallet.fill("#credential", sd_jwt)
+        wallet.click("#import")
+        wallet.wait_for_function(
+            "document.getElementById('import-status').textContent.includes('urn:pingan')"
+        )
+
+        # Done clears it: it is not shown again.
+        centre.locator(".id-panel .id-issued button[data-action=done]").click()
+        centre.wait_for_selector(".id-panel .id-issued", state="detached")
+        assert form.is_visible()
+        assert not errors, errors
+    finally:
+        context.close()

@@ -77,3 +77,5 @@ class Module:
     locales_dir: Path | None = None
     permissions: dict[str, frozenset[str]] = field(default_factory=dict)
     """Permission name -> roles granted it, e.g. ``{"city.read": STAFF_ROLES}``."""
+    root_router: APIRouter | None = None
+    """Routes the app mounts at the root, not under ``/api`` (e.g. ``/.well-known/...``)."""

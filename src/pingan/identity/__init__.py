@@ -42,12 +42,13 @@ def module() -> Module:
     """The digital ID desk as the platform assembles it."""
     from pingan.identity import models  # noqa: F401  (registers the tables)
     from pingan.identity.cli import app as cli_app
-    from pingan.identity.routes import router
+    from pingan.identity.routes import router, well_known_router
 
     here = Path(__file__).parent
     return Module(
         name="identity",
         router=router,
+        root_router=well_known_router,
         cli=cli_app,
         panel=Panel(script="panel.js", order=60),
         static_dir=here / "static",

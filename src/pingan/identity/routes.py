@@ -7,6 +7,10 @@
   reference (the QR code is the capability; it expires in minutes) and the wallet's response;
 - relying party (partner API key whose ``partner`` is the relying party's code): create a
   request for one of its scenarios, read its own results (another relying party gets 404).
+
+``well_known_router`` is mounted at the root (not under ``/api``): the JWT VC Issuer Metadata
+at ``/.well-known/jwt-vc-issuer`` and, as the SD-JWT VC draft derives it from the issuer
+identifier ``https://<host>/identity``, at ``/.well-known/jwt-vc-issuer/identity``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from pingan.identity.schemas import (
 from pingan.identity.statuslist import STATUS_LIST_MEDIA_TYPE
 
 router = APIRouter(prefix="/identity", tags=["identity"])
+well_known_router = APIRouter(tags=["identity", "public"])
 
 Reader = Annotated[Principal, require("identity.read")]
 Issuer = Annotated[Principal, require("identity.issue")]
@@ -198,6 +203,24 @@ def usage(
 def jwks(db: DbSession) -> Any:
     """The active key and retired keys still published (public parts only)."""
     return service.jwks(db=db)
+
+
+ISSUER_METADATA_PATH = "/.well-known/jwt-vc-issuer"
+
+
+def _issuer_metadata(db: DbSession) -> Any:
+    """JWT VC Issuer Metadata: ``issuer`` (the ``iss`` of every credential) and ``jwks``."""
+    return service.issuer_metadata(db=db)
+
+
+for _path in (ISSUER_METADATA_PATH, ISSUER_METADATA_PATH + service.ISSUER_PATH):
+    well_known_router.add_api_route(
+        _path,
+        _issuer_metadata,
+        methods=["GET"],
+        summary="JWT VC Issuer Metadata (SD-JWT VC)",
+        name=f"issuer_metadata{_path.replace('/', '_').replace('.', '_').replace('-', '_')}",
+    )
 
 
 @router.get(

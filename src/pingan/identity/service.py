@@ -66,12 +66,24 @@ from pingan.identity.models import (
 )
 from pingan.identity.scenarios import CATEGORIES, Resident, Scenario, ScenarioError, get_scenario
 from pingan.identity.schemas import CredentialIssue, RelyingPartyCreate, UsageDay, UsageReport
+from pingan.identity.settings import identity_settings
 
 Actor = Principal | str
 
-PLATFORM_URL = "https://pingan.example"
-"""The platform's identifier in credentials (``iss``) and status list URIs."""
-ISSUER = f"{PLATFORM_URL}/identity"
+ISSUER_PATH = "/identity"
+"""The issuer's path under the platform's public URL (``PINGAN_IDENTITY__PUBLIC_URL``)."""
+
+
+def platform_url() -> str:
+    """The platform's public base URL: the base of ``iss``, status list URIs, request links."""
+    return identity_settings().public_url
+
+
+def issuer() -> str:
+    """The issuer identifier (``iss``) of the credentials this platform issues."""
+    return f"{platform_url()}{ISSUER_PATH}"
+
+
 STATUS_LIST_SIZE = 1 << 16
 """Entries per status list (2 bits each: 16 KiB raw, a few hundred bytes compressed)."""
 STATUS_STRIDE = 40_503
@@ -203,6 +215,13 @@ def jwks(*, db: Session) -> dict[str, Any]:
     }
 
 
+def issuer_metadata(*, db: Session) -> dict[str, Any]:
+    """JWT VC Issuer Metadata (SD-JWT VC draft): ``issuer`` equal to the ``iss`` of the
+    credentials, with the published keys inline (``jwks``; the draft forbids also giving
+    ``jwks_uri``, which would be ``/api/identity/jwks`` with the same keys)."""
+    return {"issuer": issuer(), "jwks": jwks(db=db)}
+
+
 def _key_resolver(db: Session) -> sdjwt.KeyResolver:
     keys = {k.kid: sdjwt.load_jwk(k.public_jwk) for k in published_keys(db=db)}
 
@@ -235,7 +254,7 @@ def _allocate_slot(db: Session) -> tuple[StatusList, int]:
         )
         db.add(lst)
         db.flush()
-        lst.uri = f"{PLATFORM_URL}/api/identity/status-lists/{lst.id}"
+        lst.uri = f"{platform_url()}/api/identity/status-lists/{lst.id}"
     idx = (lst.allocated * STATUS_STRIDE) % lst.size
     lst.allocated += 1
     return lst, idx
@@ -346,7 +365,7 @@ def issue_credential(
         issued = issue_resident_credential(
             resident,
             issuer_key=key,
-            issuer=ISSUER,
+            issuer=issuer(),
             holder_jwk={k: issue_in.holder_jwk[k] for k in ("kty", "crv", "x", "y")},
             status_idx=idx,
             status_uri=lst.uri,
@@ -594,7 +613,7 @@ def relying_party_for(*, db: Session, principal: Principal) -> RelyingParty:
 
 def audience_of(rp: RelyingParty) -> str:
     """The KB-JWT audience a relying party's requests carry."""
-    return f"{PLATFORM_URL}/rp/{rp.code}"
+    return f"{platform_url()}/rp/{rp.code}"
 
 
 def create_request(

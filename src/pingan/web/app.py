@@ -132,5 +132,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     for m in runtime.modules:
         if m.router is not None:
             app.include_router(m.router, prefix="/api")
+        if m.root_router is not None:  # e.g. /.well-known/... metadata
+            app.include_router(m.root_router)
     mount_page(app, runtime.modules, feed)
     return app

@@ -317,7 +317,7 @@ def test_revoked_credential_is_rejected_after_the_status_list_updates(desk: Desk
     with desk.db.session() as s:
         row = s.get(Credential, cid)
         assert row is not None
-        uri, idx = identity.PLATFORM_URL + f"/api/identity/status-lists/{lst_id}", row.status_idx
+        uri, idx = identity.platform_url() + f"/api/identity/status-lists/{lst_id}", row.status_idx
     lst = verify_status_list_token(token, key=key, expected_uri=uri, now=clock.now().timestamp())
     assert lst.get(idx) == 1
 
@@ -533,3 +533,46 @@ def test_wallet_cli_init_import_present(
          "--dir", str(wallet)],
     )  # fmt: skip
     assert replay.exit_code == 1 and "replayed_nonce" in replay.output
+
+
+# ---------------------------------------------------------------------------- issuer metadata
+
+
+@pytest.mark.parametrize(
+    "path", ["/.well-known/jwt-vc-issuer", "/.well-known/jwt-vc-issuer/identity"]
+)
+def test_issuer_metadata_names_the_issuer_and_its_keys_verify(desk: Desk, path: str) -> None:
+    holder = sdjwt.generate_key()
+    issued = desk.issue(holder)
+    r = desk.get(path)  # public: no credentials
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    meta = r.json()
+    jws = sdjwt.parse_jws(issued["sd_jwt"].split("~")[0])
+    assert meta["issuer"] == jws.payload["iss"] == identity.issuer()
+    assert "jwks_uri" not in meta  # the draft: jwks or jwks_uri, not both
+    assert meta["jwks"] == desk.get("/api/identity/jwks").json()
+    keys = {k["kid"]: k for k in meta["jwks"]["keys"]}
+    assert all("d" not in k for k in keys.values())
+    sdjwt.jws_verify(jws, sdjwt.load_jwk(keys[jws.header["kid"]]))  # raises if it does not
+    # The whole credential verifies against the published key alone.
+    verified = sdjwt.verify(
+        issued["sd_jwt"],
+        issuer_keys=sdjwt.load_jwk(keys[jws.header["kid"]]),
+        now=clock.now().timestamp(),
+        accepted_typs=frozenset({"dc+sd-jwt"}),
+    )
+    assert verified.claims["iss"] == meta["issuer"]
+
+    # After a rotation the metadata lists the new key too; a new credential names it.
+    assert desk.post("/api/identity/keys/rotate", who="commander").status_code == 200
+    fresh = sdjwt.parse_jws(desk.issue(sdjwt.generate_key())["sd_jwt"].split("~")[0])
+    kids = {k["kid"] for k in desk.get(path).json()["jwks"]["keys"]}
+    assert {jws.header["kid"], fresh.header["kid"]} <= kids
+    assert fresh.header["kid"] != jws.header["kid"]
+
+
+def test_issuer_metadata_is_not_under_api_and_not_writable(desk: Desk) -> None:
+    assert desk.get("/api/.well-known/jwt-vc-issuer").status_code == 404
+    assert desk.post("/.well-known/jwt-vc-issuer", {}).status_code == 405
+    assert desk.get("/.well-known/jwt-vc-issuer/other").status_code == 404

@@ -1,6 +1,8 @@
 // The digital ID desk's command-centre panel (数字身份): usage figures per scenario and day
 // (uses, distinct people, enterprises, with a small chart), credential search with
-// revoke / suspend / reinstate, relying parties and issuer keys. Plain ES module; every
+// revoke / suspend / reinstate, issuance at the service window (clerk, admin: the resident's
+// data and the wallet's public key; the SD-JWT VC is shown once, to copy or download),
+// relying parties and issuer keys. Plain ES module; every
 // string comes from the message catalogue (src/pingan/identity/locales/<lang>.json).
 
 const REFRESH_MS = 30000;
@@ -68,6 +70,13 @@ const STYLE = `
 .id-search { display: flex; gap: .25rem; margin-bottom: .25rem; }
 .id-search input { flex: 1; }
 .id-action { margin-right: .25rem; font-size: .75rem; }
+.id-issue-form { display: grid; grid-template-columns: max-content 1fr; gap: .25rem .5rem; align-items: center; font-size: .8rem; }
+.id-issue-form textarea { min-height: 3.5rem; font-family: monospace; font-size: .7rem; }
+.id-issue-form .is-invalid { outline: 2px solid #ff7b72; }
+.id-issue-form .id-issue-actions { grid-column: 1 / -1; }
+.id-issue-error { color: #ff7b72; font-size: .8rem; margin: .25rem 0; }
+.id-issued textarea { width: 100%; box-sizing: border-box; min-height: 6rem; font-family: monospace; font-size: .7rem; word-break: break-all; }
+.id-issued p { font-size: .8rem; margin: .25rem 0; }
 `;
 
 function ensureStyle() {
@@ -85,9 +94,18 @@ export async function mount(root, ctx) {
   root.append(box);
 
   const usageBox = el("section", "id-usage");
+  const issueBox = el("section", "id-issue");
+  issueBox.hidden = true;
   const credBox = el("section", "id-credentials");
   const rpBox = el("section", "id-rps");
-  box.append(usageBox, credBox, rpBox);
+  box.append(usageBox, issueBox, credBox, rpBox);
+  let canIssue = false;
+  try {
+    const me = await api("/api/auth/me");
+    canIssue = (me.permissions || []).includes("identity.issue");
+  } catch {
+    canIssue = false;
+  }
 
   async function loadUsage() {
     usageBox.replaceChildren(el("h4", "", { text: `${t("identity.panel.usage")} · ${t("identity.panel.last_days")}` }));
@@ -183,6 +201,118 @@ export async function mount(root, ctx) {
     search();
   }
 
+  const ISSUE_FIELDS = [
+    ["name", "input", { type: "text", required: true, maxlength: 50, autocomplete: "off" }],
+    ["id_number", "input", { type: "text", required: true, maxlength: 18, autocomplete: "off" }],
+    ["birth_date", "input", { type: "date", required: true }],
+    ["address_district", "input", { type: "text", required: true, maxlength: 100 }],
+    ["photo_hash", "input", { type: "text", maxlength: 200 }],
+    ["holder_jwk", "textarea", { required: true }],
+  ];
+
+  /** The credential just issued: shown once (the platform keeps no copy), copy or download. */
+  function showIssued(result, form) {
+    const text = result.sd_jwt;
+    const output = el("textarea", "", { readonly: true, "data-issued": result.credential.id });
+    output.value = text;
+    const copy = el("button", "", { type: "button", "data-action": "copy", text: t("identity.panel.issue.copy") });
+    const copied = el("span", "id-issue-copied", { role: "status" });
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch {
+        output.select();
+        document.execCommand("copy");
+      }
+      copied.textContent = t("identity.panel.issue.copied");
+    });
+    const download = el("button", "", { type: "button", "data-action": "download", text: t("identity.panel.issue.download") });
+    download.addEventListener("click", () => {
+      const url = URL.createObjectURL(new Blob([text], { type: result.media_type || "application/dc+sd-jwt" }));
+      const link = el("a", "", { href: url, download: `pingan-credential-${result.credential.id}.sd-jwt` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    });
+    const done = el("button", "", { type: "button", "data-action": "done", text: t("identity.panel.issue.done") });
+    const panel = el("div", "id-issued", {},
+      el("p", "", { text: t("identity.panel.issue.issued", {
+        id: result.credential.id, number: result.credential.id_number_masked,
+        expires: (result.credential.expires_at || "").slice(0, 10) }) }),
+      el("p", "panel-idle", { text: t("identity.panel.issue.once") }),
+      output, copy, download, done, copied);
+    done.addEventListener("click", () => { panel.remove(); form.hidden = false; });
+    return panel;
+  }
+
+  function renderIssue() {
+    issueBox.hidden = !canIssue;
+    if (!canIssue) return;
+    issueBox.replaceChildren(el("h4", "", { text: t("identity.panel.issue.title") }));
+    const form = el("form", "id-issue-form", { novalidate: true });
+    const inputs = {};
+    for (const [name, tag, attrs] of ISSUE_FIELDS) {
+      const id = `id-issue-${name}`;
+      const input = el(tag, "", { ...attrs, id, name });
+      if (name === "holder_jwk") input.placeholder = t("identity.panel.issue.holder_jwk_hint");
+      inputs[name] = input;
+      form.append(el("label", "", { for: id, text: t(`identity.panel.issue.${name}`) }), input);
+    }
+    const error = el("p", "id-issue-error", { role: "alert" });
+    error.hidden = true;
+    const submit = el("button", "", { type: "submit", text: t("identity.panel.issue.submit") });
+    const wallet = el("a", "", { href: "/static/identity/wallet.html", target: "_blank", text: t("identity.panel.issue.wallet_hint") });
+    form.append(el("div", "id-issue-actions", {}, submit, " ", wallet));
+    issueBox.append(form, error);
+
+    function fail(field, message) {
+      for (const input of Object.values(inputs)) input.classList.remove("is-invalid");
+      // "holder_jwk.x" and the like: mark the input the field belongs to
+      const name = field ? String(field).split(".")[0] : "";
+      const label = inputs[name] ? t(`identity.panel.issue.${name}`) : "";
+      if (inputs[name]) { inputs[name].classList.add("is-invalid"); inputs[name].focus(); }
+      error.dataset.field = name;
+      error.textContent = label ? `${label}: ${message}` : message;
+      error.hidden = false;
+    }
+
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      error.hidden = true;
+      for (const input of Object.values(inputs)) input.classList.remove("is-invalid");
+      let holderJwk;
+      const raw = inputs.holder_jwk.value.trim();
+      try {
+        holderJwk = JSON.parse(raw);
+        if (!holderJwk || typeof holderJwk !== "object" || Array.isArray(holderJwk)) throw new Error("not an object");
+      } catch {
+        fail("holder_jwk", t("identity.panel.issue.jwk_not_json"));
+        return;
+      }
+      if (holderJwk.keys && Array.isArray(holderJwk.keys)) holderJwk = holderJwk.keys[0] || {};
+      const body = {
+        name: inputs.name.value.trim(),
+        id_number: inputs.id_number.value.trim().toUpperCase(),
+        birth_date: inputs.birth_date.value,
+        address_district: inputs.address_district.value.trim(),
+        photo_hash: inputs.photo_hash.value.trim(),
+        holder_jwk: holderJwk,
+      };
+      submit.disabled = true;
+      try {
+        const result = await api("/api/identity/credentials", { method: "POST", body });
+        form.reset();
+        form.hidden = true;
+        issueBox.append(showIssued(result, form));
+      } catch (err) {
+        fail(err.field, err.message);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+  }
+
   async function loadRelyingParties() {
     rpBox.replaceChildren(el("h4", "", { text: t("identity.panel.relying_parties") }));
     let rps = [];
@@ -209,10 +339,15 @@ export async function mount(root, ctx) {
     await Promise.allSettled([loadUsage(), loadRelyingParties()]);
   }
 
+  renderIssue();
   renderCredentialSearch();
   await refreshAll();
   const timer = setInterval(refreshAll, REFRESH_MS);
-  if (ctx.onLanguage) ctx.onLanguage(() => { renderCredentialSearch(); refreshAll(); });
+  if (ctx.onLanguage) ctx.onLanguage(() => {
+    if (!issueBox.querySelector(".id-issued")) renderIssue(); // never drop a credential not yet saved
+    renderCredentialSearch();
+    refreshAll();
+  });
   if (ctx.onEvent) {
     ctx.onEvent((item) => {
       if (item && typeof item.subject === "string" && item.subject.startsWith("identity.credential.")) {
