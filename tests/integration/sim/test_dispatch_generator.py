@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from pingan.city.service import demo_pbf_path, import_city
+from pingan.core import clock
 from pingan.core.bus import InProcessBus
 from pingan.core.db import Database
 from pingan.core.module import Context
@@ -28,7 +29,8 @@ def test_six_hours_of_calls_are_triaged_dispatched_served_and_closed(
     report = import_city(
         db=database, path=demo_pbf_path(), name="helsinki", data_dir=tmp_path, actor="t"
     )
-    with database.session() as session:
+    # The force reports its first fixes just before the simulated morning starts.
+    with clock.frozen(START - timedelta(minutes=1)), database.session() as session:
         seeded = seed_demo_units(db=session, settings=settings, city_id=report.city_id)
     assert seeded > 0
     ctx = Context(settings=settings, db=database, bus=InProcessBus())
@@ -73,6 +75,16 @@ def test_six_hours_of_calls_are_triaged_dispatched_served_and_closed(
             or 0
         )
         posts = s.scalar(select(func.count()).select_from(StandbyPost)) or 0
+        # Standing units send an AVL heartbeat: at the end of the day no unit is silent
+        # for more than a couple of minutes (cameras do not report; out-of-service may not).
+        end = START + timedelta(hours=6)
+        silent = s.scalars(
+            select(Unit.callsign).where(
+                Unit.kind != "camera",
+                Unit.status != "out_of_service",
+                Unit.position_at < end - timedelta(seconds=150),
+            )
+        ).all()
         standby_moves = (
             s.scalar(
                 select(func.count())
@@ -92,3 +104,4 @@ def test_six_hours_of_calls_are_triaged_dispatched_served_and_closed(
     assert moved > 0  # units drove (and patrolled) on the road network
     assert still_assigned == 0  # closing released every unit
     assert posts > 0 and standby_moves > 0  # the dispatcher accepted move-up proposals
+    assert silent == [], silent

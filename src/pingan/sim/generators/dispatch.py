@@ -58,6 +58,8 @@ MOVE_UP_THINK_S = 30.0
 SERVICE_MEDIAN_S = 1200.0
 """Median time from first arrival to closing the incident (lognormal, sigma 0.5)."""
 POSITION_EVERY_S = 20.0
+HEARTBEAT_S = 60.0
+"""A unit standing still still reports (AVL heartbeat), so only a silent unit goes stale."""
 PATROL_EVERY_S = 600.0
 PATROL_SHARE = 0.25
 """Share of idle ground units that set off on a patrol leg at each patrol round."""
@@ -351,6 +353,48 @@ def _patrol(world: _World) -> Action:
     return act
 
 
+def _heartbeat(world: _World) -> Action:
+    """Every minute, units that have not reported for a minute report where they stand."""
+
+    def act(at: datetime) -> None:
+        quiet_since = at - timedelta(seconds=HEARTBEAT_S)
+        with world.session() as session:
+            units = dispatch_service.list_units(db=session, principal=ACTOR, city_id=world.city_id)
+            standing = [
+                u
+                for u in units
+                if u.kind != "camera"
+                and u.status != "out_of_service"
+                and (u.position_at is None or u.position_at <= quiet_since)
+            ]
+            for u in standing:
+                if world.publisher is not None and _publish_point(world, u.id, u.lon, u.lat, at):
+                    continue
+                dispatch_service.update_position(
+                    db=session,
+                    unit_id=u.id,
+                    actor=ACTOR,
+                    data_dir=world.sim.ctx.settings.data_dir if world.sim.ctx else None,
+                    position_in=dispatch_schemas.PositionUpdate(lon=u.lon, lat=u.lat, at=at),
+                )
+        world.sim.scheduler.at(at + timedelta(seconds=HEARTBEAT_S), act, source="dispatch")
+
+    return act
+
+
+def _publish_point(world: _World, unit_id: int, lon: float, lat: float, at: datetime) -> bool:
+    """Publish a standing unit's fix over MQTT; False when there is no connected publisher."""
+    if world.publisher is None:
+        return False
+    callsign = world.callsigns.get(unit_id)
+    if callsign is None:
+        return False  # not yet seen moving: report through the service instead
+    sent: bool = world.publisher.publish(
+        city=world.city_name, callsign=callsign, lon=lon, lat=lat, at=at
+    )
+    return sent
+
+
 @register("dispatch")
 def dispatch_day(sim: Simulation) -> None:
     """Start the day's calls and the force's patrols."""
@@ -407,3 +451,6 @@ def dispatch_day(sim: Simulation) -> None:
                 log.warning("dispatch generator: standby posts not planned: %s", exc)
     sim.scheduler.at(next_call_after(sim.scenario.start), call, source="dispatch")
     sim.scheduler.at(sim.scenario.start + timedelta(seconds=60), _patrol(world), source="dispatch")
+    sim.scheduler.at(
+        sim.scenario.start + timedelta(seconds=HEARTBEAT_S), _heartbeat(world), source="dispatch"
+    )
