@@ -34,14 +34,30 @@ import io
 import json
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple, cast
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import (
+    ARRAY,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.events import (
@@ -440,6 +456,82 @@ def seed_demo_teams(*, db: Session, city_id: int, count: int = 179, actor: Actor
 # ---------------------------------------------------------------------------- signals
 
 
+class _Known(NamedTuple):
+    """What a stored report answers with (its row, person, level and warning)."""
+
+    signal_id: int
+    victim_id: int
+    level: str
+    warning_id: int | None
+
+
+@dataclass(slots=True)
+class _Person:
+    """A potential victim while a batch is scored (plain data, written back in bulk)."""
+
+    id: int
+    jurisdiction_id: int | None
+    lon: float | None
+    lat: float | None
+    signals: dict[str, float]
+    score: float = 0.0
+    level: str = "low"
+    typology: str = ""
+    reasons: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _chunks(values: Sequence[str], db: Session) -> Iterator[Sequence[str]]:
+    """``values`` in pieces a query can take: all at once on PostgreSQL (one array
+    parameter, see :func:`_among`), 5,000 at a time elsewhere (SQLite takes 32,766)."""
+    size = (len(values) or 1) if db.get_bind().dialect.name == "postgresql" else 5000
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _among(db: Session, column: Any, values: Sequence[str]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``: one short statement
+    whatever the count (an IN list of thousands of parameters is parsed anew each time)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(String)))
+    return column.in_(values)
+
+
+def _insert_ignoring_conflicts(db: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (one executemany); a row whose unique key exists is skipped."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        db.execute(pg_insert(model).on_conflict_do_nothing(), rows)
+    elif dialect == "sqlite":
+        db.execute(sqlite_insert(model).on_conflict_do_nothing(), rows)
+    else:  # pragma: no cover - the platform runs on PostgreSQL or SQLite
+        db.execute(insert(model), rows)
+
+
+def _insert_returning_ids(db: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` in one executemany; their new ids, in order.
+
+    On PostgreSQL the ids are taken from the column's sequence first and the rows sent
+    as a pipelined executemany of one short prepared statement (``INSERT … RETURNING``
+    over many rows is one long statement the driver parses anew each time)."""
+    conn = db.connection()
+    if db.get_bind().dialect.name == "postgresql":
+        ids = sorted(
+            conn.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
+                    " FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": len(rows)},
+            ).scalars()
+        )
+        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return [int(i) for i in ids]
+    returned = conn.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    return [int(i) for i in returned]
+
+
 def _level_up(new: str, old: str) -> bool:
     return RANK[new] > RANK[old]
 
@@ -461,6 +553,12 @@ def ingest_signals(
     no place at all (422 on ``signals[i].jurisdiction``) refuses the batch unwritten.
     A report whose ``(partner, id)`` is known — from an earlier batch or earlier in this
     one — is a duplicate: its result is the first one's, nothing is added.
+
+    Writes are set-based (a fixed handful of statements per batch, whatever its size):
+    new people inserted ignoring conflicts, the batch's people read locked in key order,
+    scored in one vectorised call, updated in one executemany and the reports inserted in
+    one; warnings, their audit records and events stay one per warning. Concurrent
+    batches about the same person therefore neither fail on its key nor lose signals.
     """
     parsed = parse_signals(items)
     now = clock.now()
@@ -478,108 +576,177 @@ def ingest_signals(
                 field=f"signals[{i}].jurisdiction",
                 code=s.jurisdiction,
             )
-    # Known reports of this partner (idempotency).
-    known: dict[str, Signal] = {}
+    # Known reports of this partner (idempotency): only the columns an answer needs.
+    known: dict[str, _Known] = {}
     ids = [s.id for s in parsed]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for row in db.scalars(
-            select(Signal).where(Signal.partner == partner, Signal.partner_signal_id.in_(chunk))
+    for chunk in _chunks(ids, db):
+        for sid, row_id, victim_id, level, warning_id in db.execute(
+            select(
+                Signal.partner_signal_id,
+                Signal.id,
+                Signal.victim_id,
+                Signal.level,
+                Signal.warning_id,
+            ).where(Signal.partner == partner, _among(db, Signal.partner_signal_id, chunk))
         ):
-            known[row.partner_signal_id] = row
-    # The people, by keyed hash of the number.
-    keys = [keyed_hash(normalise_mobile(s.phone), secret) for s in parsed]
-    victims: dict[str, PotentialVictim] = {}
-    unique_keys = sorted(set(keys))
-    for start in range(0, len(unique_keys), 500):
-        chunk = unique_keys[start : start + 500]
-        for v in db.scalars(select(PotentialVictim).where(PotentialVictim.key.in_(chunk))):
-            victims[v.key] = v
-    placed = {k for k, v in victims.items() if v.jurisdiction_id is not None}
-    seen: set[str] = set()
-    for i, (s, key) in enumerate(zip(parsed, keys, strict=True)):
-        if s.id in known or s.id in seen:
-            continue
-        seen.add(s.id)
+            known[sid] = _Known(row_id, victim_id, level, warning_id)
+    # The people, by keyed hash of the number; only those with a new report matter.
+    phones = [normalise_mobile(s.phone) for s in parsed]
+    keys = [keyed_hash(phone, secret) for phone in phones]
+    fresh: dict[str, int] = {}  # partner id → index of its first, new report
+    for i, s in enumerate(parsed):
+        if s.id not in known and s.id not in fresh:
+            fresh[s.id] = i
+    needed = sorted({keys[i] for i in fresh.values()})
+    placed: set[str] = set()
+    existing: set[str] = set()
+    for chunk in _chunks(needed, db):
+        for key, jurisdiction_id in db.execute(
+            select(PotentialVictim.key, PotentialVictim.jurisdiction_id).where(
+                _among(db, PotentialVictim.key, chunk)
+            )
+        ):
+            existing.add(key)
+            if jurisdiction_id is not None:
+                placed.add(key)
+    for i in fresh.values():
+        s = parsed[i]
         if s.jurisdiction is not None or default_jurisdiction_id is not None:
-            placed.add(key)
-        elif key not in placed:
+            placed.add(keys[i])
+        elif keys[i] not in placed:
             raise ValidationFailed("antifraud.error.no_place", field=f"signals[{i}].jurisdiction")
 
-    # Writes.
-    new_rows: dict[str, Signal] = {}
-    new_keys: dict[str, str] = {}
-    touched: dict[str, PotentialVictim] = {}
-    order: list[tuple[int, Any, str]] = []
-    for i, (s, key) in enumerate(zip(parsed, keys, strict=True)):
-        order.append((i, s, key))
-        if s.id in known or s.id in new_rows:
-            continue
-        victim = victims.get(key)
-        if victim is None:
-            victim = PotentialVictim(
-                key=key,
-                phone=normalise_mobile(s.phone),
-                phone_masked=mask_mobile(s.phone),
-                jurisdiction_id=None,
-                signals={},
-                score=0.0,
-                level="low",
-                typology="",
-                reasons={},
-                created_at=now,
-                updated_at=now,
-            )
-            db.add(victim)
-            victims[key] = victim
-        if s.jurisdiction is not None:
-            victim.jurisdiction_id = by_code[s.jurisdiction]
-        elif victim.jurisdiction_id is None:
-            victim.jurisdiction_id = default_jurisdiction_id
-        if s.lon is not None and s.lat is not None:
-            victim.lon, victim.lat = s.lon, s.lat
-        victim.signals = apply_signal(victim.signals or {}, s)
-        victim.updated_at = now
-        touched[key] = victim
-        row = Signal(
-            partner=partner,
-            partner_signal_id=s.id,
-            kind=s.kind,
-            payload=stored_payload(s),
-            received_at=now,
-            level="low",
+    # Writes. New people first (a concurrent batch may create the same person: no
+    # conflict, the row is shared), then every person of the batch is read locked (in key
+    # order, so two batches cannot deadlock) and updated from the row as committed: two
+    # batches about one person never lose each other's signals.
+    if needed and db.get_bind().dialect.name == "sqlite":
+        # SQLite locks the database, not rows: take the write lock now (an UPDATE that
+        # matches nothing begins the write transaction) so the people read below cannot
+        # change under us before the commit.
+        db.execute(text("UPDATE antifraud_victims SET id = id WHERE 0"))
+    missing = [k for k in needed if k not in existing]
+    if missing:
+        first_phone = {keys[i]: phones[i] for i in fresh.values()}
+        _insert_ignoring_conflicts(
+            db,
+            PotentialVictim,
+            [
+                {
+                    "key": k,
+                    "phone": first_phone[k],
+                    "phone_masked": mask_mobile(first_phone[k]),
+                    "jurisdiction_id": None,
+                    "signals": {},
+                    "score": 0.0,
+                    "level": "low",
+                    "typology": "",
+                    "reasons": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for k in missing
+            ],
         )
-        new_rows[s.id] = row
-        new_keys[s.id] = key
-    db.flush()  # victims get ids
+    people: dict[str, _Person] = {}
+    for chunk in _chunks(needed, db):
+        for row in db.execute(
+            select(
+                PotentialVictim.id,
+                PotentialVictim.key,
+                PotentialVictim.jurisdiction_id,
+                PotentialVictim.lon,
+                PotentialVictim.lat,
+                PotentialVictim.signals,
+            )
+            .where(_among(db, PotentialVictim.key, chunk))
+            .order_by(PotentialVictim.key)
+            .with_for_update()
+        ):
+            people[row.key] = _Person(
+                id=row.id,
+                jurisdiction_id=row.jurisdiction_id,
+                lon=row.lon,
+                lat=row.lat,
+                signals=dict(row.signals or {}),
+            )
+    new_items: list[tuple[Any, _Person]] = []
+    for i in fresh.values():
+        s = parsed[i]
+        person = people[keys[i]]
+        if s.jurisdiction is not None:
+            person.jurisdiction_id = by_code[s.jurisdiction]
+        elif person.jurisdiction_id is None:
+            person.jurisdiction_id = default_jurisdiction_id
+        if s.lon is not None and s.lat is not None:
+            person.lon, person.lat = s.lon, s.lat
+        person.signals = apply_signal(person.signals, s)
+        new_items.append((s, person))
+    touched = list({id(p): p for _s, p in new_items}.values())
 
-    raised, open_by_victim = _rescore(db, list(touched.values()), now=now, actor=actor)
-    for s_id, row in new_rows.items():
-        victim = victims[new_keys[s_id]]
-        row.victim_id = victim.id
-        row.level = victim.level
-        open_warning = open_by_victim.get(victim.id)
-        row.warning_id = open_warning.id if open_warning is not None else None
-        db.add(row)
-    db.flush()
+    raised, open_by_victim = _rescore(db, touched, now=now, actor=actor)
+    if touched:
+        # Core executemany (one statement for the batch; the ORM's bulk path costs more).
+        victims = cast(Table, PotentialVictim.__table__)
+        columns = ("jurisdiction_id", "lon", "lat", "signals", "score", "level", "typology")
+        db.connection().execute(
+            update(victims)
+            .where(victims.c.id == bindparam("b_id"))
+            .values({c: bindparam(c) for c in (*columns, "reasons", "updated_at")}),
+            [
+                {
+                    "b_id": p.id,
+                    "jurisdiction_id": p.jurisdiction_id,
+                    "lon": p.lon,
+                    "lat": p.lat,
+                    "signals": p.signals,
+                    "score": p.score,
+                    "level": p.level,
+                    "typology": p.typology,
+                    "reasons": p.reasons,
+                    "updated_at": now,
+                }
+                for p in touched
+            ],
+        )
+    new_rows: dict[str, _Known] = {}
+    if new_items:
+        values = []
+        for s, person in new_items:
+            open_warning = open_by_victim.get(person.id)
+            values.append(
+                {
+                    "partner": partner,
+                    "partner_signal_id": s.id,
+                    "kind": s.kind,
+                    "payload": stored_payload(s),
+                    "received_at": now,
+                    "victim_id": person.id,
+                    "level": person.level,
+                    "warning_id": open_warning.id if open_warning is not None else None,
+                }
+            )
+        inserted = _insert_returning_ids(db, cast(Table, Signal.__table__), values)
+        for row_id, v in zip(inserted, values, strict=True):
+            new_rows[v["partner_signal_id"]] = _Known(
+                row_id, v["victim_id"], v["level"], v["warning_id"]
+            )
 
     results: list[SignalResult] = []
     duplicates = 0
-    first_index: dict[str, int] = {}
-    for i, s, _key in order:
-        row = known.get(s.id) or new_rows[s.id]
-        duplicate = s.id in known or s.id in first_index
-        first_index.setdefault(s.id, i)
+    for i, s in enumerate(parsed):
+        duplicate = s.id in known or fresh[s.id] != i
+        result = known[s.id] if s.id in known else new_rows[s.id]
         duplicates += duplicate
         results.append(
             SignalResult(
                 index=i,
                 id=s.id,
-                signal_id=row.id,
+                signal_id=result.signal_id,
                 status="duplicate" if duplicate else "created",
-                victim_id=row.victim_id,
-                level=row.level,
-                warning_id=row.warning_id,
+                victim_id=result.victim_id,
+                level=result.level,
+                warning_id=result.warning_id,
             )
         )
     if new_rows:
@@ -602,7 +769,7 @@ def ingest_signals(
 
 
 def _rescore(
-    db: Session, people: list[PotentialVictim], *, now: datetime, actor: Actor
+    db: Session, people: list[_Person], *, now: datetime, actor: Actor
 ) -> tuple[int, dict[int, FraudWarning]]:
     """Score ``people`` in one call; raise or upgrade their warnings. How many were raised
     or upgraded, and each person's open warning (by person id)."""
