@@ -106,7 +106,7 @@ from pingan.antifraud.typology import LEVELS, TypologyScorer, load_config
 from pingan.core import audit, clock
 from pingan.core.auth.deps import scope_to_jurisdictions
 from pingan.core.auth.models import ApiKey, Jurisdiction
-from pingan.core.auth.permissions import Principal
+from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.module import Context
 from pingan.core.outbox import record
@@ -260,10 +260,6 @@ def seconds_left(due_at: datetime | None, now: datetime) -> float | None:
 # ============================================================================= service
 
 
-def _actor_name(actor: Actor) -> str:
-    return actor.username if isinstance(actor, Principal) else actor
-
-
 def _scope(stmt: Select[Any], column: Any, principal: Principal | None) -> Select[Any]:
     return stmt if principal is None else scope_to_jurisdictions(stmt, column, principal)
 
@@ -310,7 +306,7 @@ def set_policy(*, db: Session, policy_in: SlaPolicyBody, actor: Actor) -> dict[s
             db.add(row)
         row.steps = dict(steps)
         row.updated_at = now
-        row.updated_by = _actor_name(actor)
+        row.updated_by = actor_name(actor)
     db.flush()
     audit.record(
         db,
@@ -1039,7 +1035,7 @@ def record_contact(
         at=now,
         outcome=contact_in.outcome,
         note=contact_in.note,
-        actor=_actor_name(actor),
+        actor=actor_name(actor),
     )
     db.add(contact)
     if warning.first_contact_at is None:
@@ -1153,7 +1149,7 @@ def request_stop_payment(
         requested_at=now,
         renewals=0,
         reason=stop_in.note,
-        actor=_actor_name(actor),
+        actor=actor_name(actor),
     )
     db.add(sp)
     warning.status = "stop_payment"

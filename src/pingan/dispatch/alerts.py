@@ -71,10 +71,6 @@ def sender_of(city: City) -> str:
     return f"command-centre@{slug}.pingan"
 
 
-def _actor_name(actor: Principal | str) -> str:
-    return actor.username if isinstance(actor, Principal) else actor
-
-
 # ---------------------------------------------------------------------------- texts
 
 

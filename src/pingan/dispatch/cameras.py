@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from pingan.city.graph import haversine_m
 from pingan.core import audit, clock
-from pingan.core.auth.permissions import Principal
+from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.outbox import record
 from pingan.dispatch.events import CamerasReleased, CamerasTasked
@@ -31,10 +31,6 @@ from pingan.dispatch.schemas import CameraTasking, CameraTaskRead
 from pingan.dispatch.statuses import UnitStatus
 
 Actor = Principal | str
-
-
-def _actor_name(actor: Actor) -> str:
-    return actor.username if isinstance(actor, Principal) else actor
 
 
 def distance_m(unit: Unit, incident: Incident) -> float:
@@ -115,7 +111,7 @@ def add_tasks(
                 incident_id=incident.id,
                 tasked_at=at,
                 released_at=None,
-                actor=_actor_name(actor),
+                actor=actor_name(actor),
             )
         )
     db.flush()

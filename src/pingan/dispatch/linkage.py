@@ -39,9 +39,8 @@ from sqlalchemy.orm import Session
 
 from pingan.city.models import District
 from pingan.core import audit, clock
-from pingan.core.auth.deps import scope_to_jurisdictions
 from pingan.core.auth.models import ApiKey, Jurisdiction, User
-from pingan.core.auth.permissions import Principal
+from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.module import Context
 from pingan.core.outbox import record
@@ -360,14 +359,6 @@ def check_visit_times(times: Sequence[datetime], now: datetime) -> list[datetime
 # ============================================================================ service
 
 
-def _actor_name(actor: Actor) -> str:
-    return actor.username if isinstance(actor, Principal) else actor
-
-
-def _scope(stmt: Select[Any], column: Any, principal: Principal) -> Select[Any]:
-    return scope_to_jurisdictions(stmt, column, principal)
-
-
 # ---------------------------------------------------------------------------- departments
 
 
@@ -551,7 +542,7 @@ def transfer_incident(
         transferred_at=now,
         ack_due_at=ack_due,
         feedback_due_at=feedback_due,
-        actor=_actor_name(actor),
+        actor=actor_name(actor),
     )
     db.add(transfer)
     try:
@@ -599,7 +590,7 @@ def list_transfers(
     limit: int = 200,
 ) -> list[Transfer]:
     """Transfers of the incidents the caller may see, newest first."""
-    stmt = _scope(
+    stmt = service.scope(
         select(Transfer).join(Incident, Incident.id == Transfer.incident_id),
         Incident.jurisdiction_id,
         principal,
@@ -677,7 +668,7 @@ def _update(
 ) -> None:
     db.add(
         TransferUpdate(
-            transfer_id=transfer.id, kind=kind, at=at, text=text, actor=_actor_name(actor)
+            transfer_id=transfer.id, kind=kind, at=at, text=text, actor=actor_name(actor)
         )
     )
 
@@ -1010,7 +1001,7 @@ def open_follow_up(
         status="open",
         summary=follow_up_in.summary,
         opened_at=now,
-        actor=_actor_name(actor),
+        actor=actor_name(actor),
     )
     db.add(case)
     try:
@@ -1020,7 +1011,7 @@ def open_follow_up(
             "dispatch.error.follow_up_open", field="incident_id", incident=incident.id, case="?"
         ) from None
     for t in times:
-        db.add(FollowUpVisit(case_id=case.id, scheduled_at=t, actor=_actor_name(actor)))
+        db.add(FollowUpVisit(case_id=case.id, scheduled_at=t, actor=actor_name(actor)))
     db.flush()
     db.refresh(case)
     audit.record(
@@ -1067,7 +1058,7 @@ def list_follow_ups(
     limit: int = 200,
 ) -> list[FollowUpCase]:
     """The follow-up cases the caller may see, newest first."""
-    stmt = _scope(select(FollowUpCase), FollowUpCase.jurisdiction_id, principal)
+    stmt = service.scope(select(FollowUpCase), FollowUpCase.jurisdiction_id, principal)
     if status != "all":
         stmt = stmt.where(FollowUpCase.status == status)
     stmt = stmt.order_by(FollowUpCase.opened_at.desc(), FollowUpCase.id.desc()).limit(limit)
@@ -1096,7 +1087,7 @@ def record_visit(
         raise ValidationFailed("dispatch.error.visit_future", field="done_at")
     visit.done_at = done_at
     visit.outcome = visit_in.outcome
-    visit.actor = _actor_name(actor)
+    visit.actor = actor_name(actor)
     db.flush()
     audit.record(
         db,
@@ -1164,7 +1155,7 @@ def due_visits(
     joined: Select[Any] = select(FollowUpVisit, FollowUpCase).join(  # type: ignore[assignment]
         FollowUpCase, FollowUpCase.id == FollowUpVisit.case_id
     )
-    stmt = _scope(joined, FollowUpCase.jurisdiction_id, principal).where(
+    stmt = service.scope(joined, FollowUpCase.jurisdiction_id, principal).where(
         FollowUpCase.status == "open",
         FollowUpVisit.done_at.is_(None),
         FollowUpVisit.cancelled_at.is_(None),

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.core import audit, clock
-from pingan.core.auth.permissions import Principal
+from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.outbox import record
 from pingan.dispatch import service
@@ -33,10 +33,6 @@ MAX_VERSION_LEN: Final = 100
 MAX_RUN_CARD_COUNT: Final = 50
 """More units of one kind than this on one call is a typing slip, not a run card."""
 HISTORY_LIMIT: Final = 500
-
-
-def _actor_name(actor: Actor) -> str:
-    return actor.username if isinstance(actor, Principal) else str(actor)
 
 
 def _newest(db: Session) -> TriageRuleSet | None:
@@ -152,7 +148,7 @@ def _append(
         document=document,
         note=note.strip(),
         created_at=clock.now(),
-        created_by=_actor_name(actor)[:100],
+        created_by=actor_name(actor)[:100],
     )
     db.add(row)
     db.flush()

@@ -41,7 +41,7 @@ from pingan.city.models import City, District
 from pingan.city.routing import nearest_nodes, travel_times_to
 from pingan.city.service import get_city, load_graph
 from pingan.core import audit, clock
-from pingan.core.auth.permissions import Principal
+from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pingan.core.outbox import record
 from pingan.dispatch import service
@@ -253,7 +253,7 @@ def create_event(
         starts_at=starts,
         ends_at=ends,
         status=PLANNED,
-        created_by=service._actor_name(actor),
+        created_by=actor_name(actor),
         created_at=clock.now(),
         plan={},
     )
@@ -294,7 +294,7 @@ def list_events(
     status: str | None = None,
 ) -> list[SecurityEvent]:
     """The events the caller may see, the latest start first."""
-    stmt = service._scope(select(SecurityEvent), SecurityEvent.jurisdiction_id, principal)
+    stmt = service.scope(select(SecurityEvent), SecurityEvent.jurisdiction_id, principal)
     if city_id is not None:
         stmt = stmt.where(SecurityEvent.city_id == city_id)
     if status is not None:
@@ -564,7 +564,7 @@ def assign_units(
             Unit.status == str(UnitStatus.AVAILABLE),
         )
         if principal is not None:
-            stmt = service._scope(stmt, Unit.jurisdiction_id, principal)
+            stmt = service.scope(stmt, Unit.jurisdiction_id, principal)
         units = [u for u in db.scalars(stmt.order_by(Unit.id)) if u.id not in busy]
         if not units:
             continue
@@ -707,7 +707,7 @@ def board(*, db: Session, event_id: int, principal: Principal, limit: int = 200)
     event = get_event(db=db, event_id=event_id, principal=principal)
     polygon = _perimeter(event)
     x0, y0, x1, y1 = polygon.bounds
-    stmt = service._scope(select(Incident), Incident.jurisdiction_id, principal).where(
+    stmt = service.scope(select(Incident), Incident.jurisdiction_id, principal).where(
         Incident.city_id == event.city_id,
         Incident.lon >= x0,
         Incident.lon <= x1,

@@ -37,7 +37,7 @@ from pingan.city.routing import nearest_nodes
 from pingan.city.service import MAX_SNAP_M, get_city, list_cities, load_graph
 from pingan.core import audit, clock
 from pingan.core.auth.deps import scope_to_jurisdictions
-from pingan.core.auth.permissions import Principal
+from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.outbox import record
 from pingan.dispatch import cameras as camera_service
@@ -99,7 +99,7 @@ _T = TypeVar("_T")
 _log = logging.getLogger(__name__)
 
 
-def _scope(stmt: Select[Any], column: Any, principal: Principal) -> Select[Any]:
+def scope(stmt: Select[Any], column: Any, principal: Principal) -> Select[Any]:
     """``stmt`` limited to the caller's jurisdictions (typed for SQLAlchemy 2.1's Select)."""
     return scope_to_jurisdictions(stmt, column, principal)
 
@@ -247,7 +247,8 @@ def _inside_bbox(city: City, lon: float, lat: float) -> bool:
     return bool(min_lon <= lon <= max_lon and min_lat <= lat <= max_lat)
 
 
-def _snap(city: City, graph: RoadGraph, lon: float, lat: float) -> int:
+def snap_point(city: City, graph: RoadGraph, lon: float, lat: float) -> int:
+    """The road node for a point of ``city``; 422 (field ``lon``) outside it or off the network."""
     if not _inside_bbox(city, lon, lat):
         raise ValidationFailed(
             "dispatch.error.outside_city", field="lon", lon=lon, lat=lat, city=city.name
@@ -318,10 +319,6 @@ def geocode(
 # ---------------------------------------------------------------------------- units
 
 
-def _actor_name(actor: Actor) -> str:
-    return actor.username if isinstance(actor, Principal) else actor
-
-
 def get_unit(*, db: Session, unit_id: int, principal: Principal | None = None) -> Unit:
     """A unit by id (NotFound when there is none or the caller may not see it)."""
     unit = db.get(Unit, unit_id)
@@ -366,7 +363,7 @@ def _timeline(
             to_status=new,
             incident_id=incident_id,
             at=at,
-            actor=_actor_name(actor),
+            actor=actor_name(actor),
             reason=reason,
         )
     )
@@ -387,7 +384,7 @@ def register_unit(
     if db.scalars(select(Unit.id).where(Unit.callsign == unit_in.callsign)).first() is not None:
         raise Conflict("dispatch.error.callsign_taken", field="callsign", callsign=unit_in.callsign)
     graph = _graph(city, base)
-    node = _snap(city, graph, unit_in.lon, unit_in.lat)
+    node = snap_point(city, graph, unit_in.lon, unit_in.lat)
     district = _district_of(db, city, graph, node)
     now = clock.now()
     unit = Unit(
@@ -438,7 +435,7 @@ def update_position(
     unit = get_unit(db=db, unit_id=unit_id, principal=principal)
     city = get_city(session=db, city_id=unit.city_id)
     graph = _graph(city, base)
-    node = _snap(city, graph, position_in.lon, position_in.lat)
+    node = snap_point(city, graph, position_in.lon, position_in.lat)
     at = position_in.at.astimezone(UTC) if position_in.at is not None else clock.now()
     if unit.position_at is not None and at < unit.position_at:
         return unit  # a late, out-of-order report: the newer position stands
@@ -560,7 +557,7 @@ def list_units(
     stale_after_s: float | None = None,
 ) -> list[UnitRead]:
     """The units the caller may see (their jurisdictions), with staleness."""
-    stmt = _scope(select(Unit), Unit.jurisdiction_id, principal).order_by(Unit.id)
+    stmt = scope(select(Unit), Unit.jurisdiction_id, principal).order_by(Unit.id)
     if city_id is not None:
         stmt = stmt.where(Unit.city_id == city_id)
     now = clock.now()
@@ -719,7 +716,7 @@ def report_call(*, db: Session, settings: Any, call_in: CallCreate, actor: Actor
     conf = _settings()
     city, lon, lat, address = _locate(db, call_in, settings.data_dir)
     graph = _graph(city, settings.data_dir)
-    node = _snap(city, graph, lon, lat)
+    node = snap_point(city, graph, lon, lat)
     district_ids = node_districts(db=db, city=city, graph=graph)
     district_id = int(district_ids[node])
     district = db.get(District, district_id) if district_id >= 0 else None
@@ -1116,7 +1113,7 @@ def list_incidents(
     limit: int = 100,
 ) -> list[Incident]:
     """The incidents the caller may see, newest first."""
-    stmt = _scope(select(Incident), Incident.jurisdiction_id, principal)
+    stmt = scope(select(Incident), Incident.jurisdiction_id, principal)
     if status in (None, "open"):
         stmt = stmt.where(Incident.status.in_(OPEN))
     elif status == "closed":
@@ -1259,7 +1256,7 @@ def response_statistics(
     def target_of(code: str) -> float:
         return conf.target_suburban_s if code in suburban else conf.target_urban_s
 
-    stmt = _scope(select(Incident), Incident.jurisdiction_id, principal).where(
+    stmt = scope(select(Incident), Incident.jurisdiction_id, principal).where(
         Incident.received_at >= since,
         Incident.received_at < until,
         Incident.status != "duplicate",

@@ -426,7 +426,7 @@ def send_to_standby(
                 missing = "lon" if standby_in.lon is None else "lat"
             raise ValidationFailed("dispatch.error.standby_target", field=missing)
         graph = load_graph(city=city, data_dir=data_dir)
-        node = service._snap(city, graph, standby_in.lon, standby_in.lat)
+        node = service.snap_point(city, graph, standby_in.lon, standby_in.lat)
         lon, lat = float(graph.lon[node]), float(graph.lat[node])
     used = moves_in_last_hour(db=db, unit_id=unit.id)
     if used >= conf.move_up_max_per_hour:

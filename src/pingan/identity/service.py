@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from pingan.core import audit, clock
 from pingan.core.auth.deps import scope_to_jurisdictions
 from pingan.core.auth.models import ApiKey, Jurisdiction, UserJurisdiction
-from pingan.core.auth.permissions import Principal
+from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pingan.core.i18n import translate
 from pingan.core.outbox import record
@@ -325,10 +325,6 @@ def _scope(
     return scope_to_jurisdictions(stmt, column, principal, include_unassigned=include_unassigned)
 
 
-def _actor_name(actor: Actor) -> str:
-    return actor.username if isinstance(actor, Principal) else actor
-
-
 def issue_credential(
     *, db: Session, data_dir: Path, issue_in: CredentialIssue, actor: Actor
 ) -> tuple[Credential, str]:
@@ -389,7 +385,7 @@ def issue_credential(
         status_idx=idx,
         status="valid",
         jurisdiction_id=jurisdiction_id,
-        issued_by=_actor_name(actor),
+        issued_by=actor_name(actor),
     )
     db.add(row)
     db.flush()

@@ -105,3 +105,9 @@ class Principal:
         if self.all_jurisdictions:
             return True
         return jurisdiction_id is not None and jurisdiction_id in self.jurisdiction_ids
+
+
+def actor_name(actor: Principal | str) -> str:
+    """The name a row records for whoever acted: a principal's username, or the given name
+    of the platform or a console operator (``"sim"``, ``"system"``)."""
+    return actor.username if isinstance(actor, Principal) else str(actor)
