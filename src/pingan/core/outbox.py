@@ -16,7 +16,8 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -77,21 +78,39 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+_HISTORY: ContextVar[bool] = ContextVar("pingan_outbox_history", default=False)
+
+
+@contextlib.contextmanager
+def recording_history() -> Iterator[None]:
+    """Within the block, recorded events are the past (a simulated backfill), not news:
+    their rows are written already published, so no consumer or live feed acts on them,
+    while events recorded concurrently by anyone else are relayed as usual."""
+    token = _HISTORY.set(True)
+    try:
+        yield
+    finally:
+        _HISTORY.reset(token)
+
+
 def record(session: Session, event: Event) -> None:
     """Add ``event`` to the outbox in the caller's transaction (never commits)."""
     envelope = event.envelope()
+    now = clock.now()
+    past = _HISTORY.get()
     session.add(
         OutboxMessage(
             event_id=envelope.event_id,
             subject=envelope.subject,
             payload=envelope.payload,
             occurred_at=envelope.occurred_at,
-            created_at=clock.now(),
-            published_at=None,
+            created_at=now,
+            published_at=now if past else None,
             attempts=0,
         )
     )
-    session.info[_PENDING_KEY] = True
+    if not past:
+        session.info[_PENDING_KEY] = True
 
 
 def purge_published(session: Session, older_than: datetime) -> int:
@@ -116,6 +135,12 @@ _listening = False
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also fires after_commit/after_rollback when a SAVEPOINT is released or
+    # rolled back; only the outermost transaction's end decides (the rows are not
+    # committed before it, and a savepoint rolled back does not undo events recorded
+    # before it).
+    if session.in_nested_transaction():
+        return
     if not session.info.pop(_PENDING_KEY, False):
         return
     with _relays_lock:
@@ -125,6 +150,8 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop(_PENDING_KEY, None)
 
 

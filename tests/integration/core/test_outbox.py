@@ -253,6 +253,36 @@ async def test_only_commits_that_recorded_events_wake_an_installed_relay(db: Dat
         await bus.close()
 
 
+async def test_savepoints_neither_wake_the_relay_early_nor_lose_the_wake_up(db: Database) -> None:
+    """SQLAlchemy fires after_commit / after_rollback for SAVEPOINTs too: the relay is woken
+    by the outermost commit only, and a savepoint rolled back after an event was recorded
+    does not swallow that event's wake-up."""
+    bus = InProcessBus()
+    relay = OutboxRelay(db, bus, interval_s=3600)
+    relay.install()
+    try:
+        wake = relay._wake
+        assert wake is not None
+        session = db.session_factory()
+        try:
+            with session.begin_nested():
+                session.execute(insert(items).values(name="in a savepoint"))
+                record(session, ItemAdded(name="in a savepoint"))
+            await asyncio.sleep(0)
+            assert not wake.is_set()  # released, not committed: nothing to relay yet
+            nested = session.begin_nested()
+            session.execute(insert(items).values(name="undone"))
+            nested.rollback()
+            session.commit()
+        finally:
+            session.close()
+        await asyncio.sleep(0)
+        assert wake.is_set()
+    finally:
+        relay.uninstall()
+        await bus.close()
+
+
 async def test_concurrent_relays_publish_everything(db: Database, database_url: str) -> None:
     for i in range(4):
         with db.session() as session:
