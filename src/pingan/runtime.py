@@ -59,6 +59,9 @@ class Runtime:
         live_feed: EnvelopeHandler | None = None,
     ) -> None:
         """Connect the bus; with ``background``, start consumers, the relay and jobs."""
+        for m in self.modules:  # e.g. the issuer keys decrypt: refuse to start otherwise
+            if m.startup is not None:
+                m.startup(self.ctx)
         await self.bus.start()
         self.bus_ready = True
         if not background:

@@ -255,3 +255,106 @@ def test_clerk_issues_through_the_panel_form(
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_wallet_page_receives_from_a_credential_offer(
+    browser: Any, identity_server: tuple[str, Platform, str], artifacts_dir: Path
+) -> None:
+    """OpenID4VCI in the page: paste the offer, a wrong PIN is refused, the right one
+    receives the credential bound to the page's WebCrypto key."""
+    base, platform, _hotel_key = identity_server
+    login = httpx.post(
+        base + "/api/auth/login",
+        json={"username": platform.username, "password": platform.password},
+    )
+    staff = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    offer = httpx.post(base + "/api/identity/offers", json=RESIDENT, headers=staff)
+    assert offer.status_code == 201, offer.text
+    made = offer.json()
+    context = browser.new_context(viewport={"width": 900, "height": 1000}, locale="en-US")
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/static/identity/wallet.html")
+        page.click("#init")
+        page.wait_for_function("document.getElementById('thumbprint').textContent.length > 20")
+        thumbprint = page.inner_text("#thumbprint")
+        page.fill("#offer", "not an offer")
+        page.click("#receive")
+        page.wait_for_selector("#receive-status.bad")
+        page.fill("#offer", made["offer_uri"])
+        page.fill("#pin", f"{(int(made['tx_code']) + 1) % 1_000_000:06d}")
+        page.click("#receive")
+        page.wait_for_function(
+            "document.getElementById('receive-status').textContent.includes('invalid_grant')"
+        )
+        page.fill("#pin", made["tx_code"])
+        page.click("#receive")
+        page.wait_for_selector("#receive-status.ok")
+        assert "urn:pingan:credential:resident-id:1" in page.inner_text("#receive-status")
+        page.screenshot(path=str(artifacts_dir / "identity-wallet-received.png"))
+        state = httpx.get(base + f"/api/identity/offers/{made['ref']}", headers=staff).json()
+        assert state["state"] == "issued" and state["tx_failures"] == 1
+        cred = httpx.get(
+            base + f"/api/identity/credentials/{state['credential_id']}", headers=staff
+        ).json()
+        assert cred["holder_thumbprint"] == thumbprint
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_clerk_offers_through_the_panel_and_the_wallet_receives(
+    browser: Any, identity_server: tuple[str, Platform, str], artifacts_dir: Path
+) -> None:
+    """The window form's offer: a QR and the PIN apart; the wallet page opens the offer (same
+    device link), takes the PIN, receives; the panel then shows the offer as issued."""
+    base, platform, _hotel_key = identity_server
+    context = browser.new_context(viewport={"width": 900, "height": 1200}, locale="en-US")
+    errors: list[str] = []
+    try:
+        centre = context.new_page()
+        centre.set_default_timeout(TIMEOUT_MS)
+        centre.on("pageerror", lambda e: errors.append(str(e)))
+        centre.goto(base + "/")
+        centre.wait_for_selector("#login-form", state="visible")
+        centre.fill("#login-username", platform.username)
+        centre.fill("#login-password", platform.password)
+        centre.click("#login-submit")
+        form = centre.locator(".id-panel .id-issue-form")
+        form.wait_for()
+        form.locator("#id-issue-name").fill(RESIDENT["name"])
+        form.locator("#id-issue-id_number").fill(RESIDENT["id_number"])
+        form.locator("#id-issue-birth_date").fill("1950-01-01")  # not the ID number's date
+        form.locator("#id-issue-address_district").fill(RESIDENT["address_district"])
+        form.locator("button[data-action=offer]").click()
+        centre.wait_for_selector(".id-panel .id-issue-error[data-field='birth_date']")
+        form.locator("#id-issue-birth_date").fill(RESIDENT["birth_date"])
+        form.locator("button[data-action=offer]").click()
+        offer = centre.locator(".id-panel .id-offer")
+        offer.wait_for()
+        assert offer.locator(".id-offer-qr svg").count() == 1
+        pin = offer.locator(".id-offer-pin").inner_text().strip()
+        assert pin.isdigit() and len(pin) == 6
+        link = offer.locator("a.id-offer-link").get_attribute("href") or ""
+        assert "credential_offer=" in link and pin not in link.split("pre-authorized_code")[0]
+        centre.locator(".id-panel .id-issue").screenshot(
+            path=str(artifacts_dir / "identity-offer-qr.png")
+        )
+
+        wallet = context.new_page()
+        wallet.set_default_timeout(TIMEOUT_MS)
+        wallet.on("pageerror", lambda e: errors.append(str(e)))
+        wallet.goto(base + link)
+        wallet.click("#init")
+        wallet.wait_for_function("document.getElementById('thumbprint').textContent.length > 20")
+        assert wallet.input_value("#offer").startswith("openid-credential-offer://")
+        wallet.fill("#pin", pin)
+        wallet.click("#receive")
+        wallet.wait_for_selector("#receive-status.ok")
+        offer.locator(".id-offer-state[data-state='issued']").wait_for()
+        assert not errors, errors
+    finally:
+        context.close()

@@ -79,3 +79,5 @@ class Module:
     """Permission name -> roles granted it, e.g. ``{"city.read": STAFF_ROLES}``."""
     root_router: APIRouter | None = None
     """Routes the app mounts at the root, not under ``/api`` (e.g. ``/.well-known/...``)."""
+    startup: Callable[[Context], None] | None = None
+    """Checked when the app or worker starts (before the bus): raise to refuse to start."""

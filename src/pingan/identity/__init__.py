@@ -21,7 +21,7 @@ from pingan.core.auth.roles import (
     PARTNER,
     STAFF_ROLES,
 )
-from pingan.core.module import Module, Panel
+from pingan.core.module import Context, Job, Module, Panel
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "identity.read": frozenset(STAFF_ROLES),
@@ -35,14 +35,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "identity.verify": frozenset({PARTNER, *STAFF_ROLES}),
     # A relying party's API key (ApiKey.partner == the relying party's code), nobody else.
     "identity.relying_party": frozenset({PARTNER}),
+    # A self-service kiosk's API key (ApiKey.partner == "kiosk:<code>"), nobody else.
+    "identity.kiosk": frozenset({PARTNER}),
+    "identity.kiosk.manage": frozenset({ADMIN}),
 }
 
 
 def module() -> Module:
     """The digital ID desk as the platform assembles it."""
-    from pingan.identity import models  # noqa: F401  (registers the tables)
+    from pingan.identity import models, selfservice_models  # noqa: F401  (registers the tables)
     from pingan.identity.cli import app as cli_app
     from pingan.identity.routes import router, well_known_router
+    from pingan.identity.selfservice import SWEEP_INTERVAL_S, run_sweep
 
     here = Path(__file__).parent
     return Module(
@@ -54,4 +58,15 @@ def module() -> Module:
         static_dir=here / "static",
         locales_dir=here / "locales",
         permissions=PERMISSIONS,
+        startup=_check_issuer_keys,
+        # Offers expired unused lose their sealed resident data; old nonces go.
+        jobs=[Job(name="identity-offers-sweep", interval_s=SWEEP_INTERVAL_S, run=run_sweep)],
     )
+
+
+def _check_issuer_keys(ctx: Context) -> None:
+    """Every issuer key file must be readable (decrypt with the passphrase; plain ones are
+    encrypted when a passphrase is set): a wrong passphrase stops the start-up here."""
+    from pingan.identity.keystore import check_keys
+
+    check_keys(ctx.settings.data_dir)

@@ -407,3 +407,186 @@ def wallet_present(
     text = t("identity.wallet_cli.rejected", message=message, reason=verdict.get("reason"))
     console.print(f"[red]{text}[/red]")
     raise typer.Exit(code=1)
+
+
+def parse_offer(value: str) -> dict[str, Any]:
+    """A credential offer from ``openid-credential-offer://?credential_offer=...`` or its JSON."""
+    from urllib.parse import parse_qs, urlsplit
+
+    text = value.strip()
+    if not text.startswith("{"):
+        query = parse_qs(urlsplit(text).query)
+        if "credential_offer_uri" in query:
+            raise typer.BadParameter(
+                t("identity.wallet_cli.bad_offer", detail="credential_offer_uri is not supported")
+            )
+        text = (query.get("credential_offer") or [""])[0]
+    try:
+        offer = json.loads(text)
+    except ValueError:
+        offer = None
+    grants = offer.get("grants") if isinstance(offer, dict) else None
+    grant = grants.get(PRE_AUTHORIZED_GRANT) if isinstance(grants, dict) else None
+    if (
+        not isinstance(offer, dict)
+        or not isinstance(offer.get("credential_issuer"), str)
+        or not isinstance(grant, dict)
+        or not isinstance(grant.get("pre-authorized_code"), str)
+        or not offer.get("credential_configuration_ids")
+    ):
+        raise typer.BadParameter(
+            t("identity.wallet_cli.bad_offer", detail="no pre-authorized code offer")
+        )
+    return offer
+
+
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+
+
+@wallet_app.command("receive")
+def wallet_receive(
+    offer_uri: Annotated[
+        str, typer.Argument(help="The credential offer: openid-credential-offer://?... or JSON.")
+    ],
+    pin: Annotated[
+        str | None, typer.Option("--pin", help="The PIN (tx_code) shown at the window or kiosk.")
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Reach the issuer here instead (e.g. http://127.0.0.1:8000)."),
+    ] = None,
+    directory: WalletDir = DEFAULT_WALLET,
+) -> None:
+    """Receive a credential from an offer (OpenID4VCI pre-authorized code). / 领取凭证。"""
+    from datetime import UTC, datetime
+    from urllib.parse import urlsplit
+
+    from pingan.core import clock
+
+    offer = parse_offer(offer_uri)
+    key = _wallet_key(directory)
+    issuer = str(offer["credential_issuer"])
+    grant = offer["grants"][PRE_AUTHORIZED_GRANT]
+    parts = urlsplit(issuer)
+    base = (host or f"{parts.scheme}://{parts.netloc}").rstrip("/")
+
+    def at(url: str) -> str:  # with --host, the endpoints' paths on that host
+        return urlsplit(url).path if host else url
+
+    def fail(error: str, detail: str) -> typer.Exit:
+        console.print(
+            f"[red]{t('identity.wallet_cli.receive_failed', error=error, detail=detail)}[/red]"
+        )
+        return typer.Exit(code=1)
+
+    if "tx_code" in grant and not pin:
+        pin = typer.prompt(t("identity.wallet.pin"))
+    with http_client(base) as client:
+        meta = client.get(f"/.well-known/openid-credential-issuer{parts.path}")
+        auth = client.get(f"/.well-known/oauth-authorization-server{parts.path}")
+        if meta.status_code != 200 or auth.status_code != 200:
+            raise fail("metadata", f"HTTP {meta.status_code}/{auth.status_code}")
+        metadata, as_metadata = meta.json(), auth.json()
+        if metadata.get("credential_issuer") != issuer:
+            raise fail("metadata", "credential_issuer does not match the offer")
+        form = {
+            "grant_type": PRE_AUTHORIZED_GRANT,
+            "pre-authorized_code": grant["pre-authorized_code"],
+        }
+        if pin:
+            form["tx_code"] = pin
+        token = client.post(at(as_metadata["token_endpoint"]), data=form)
+        if token.status_code != 200:
+            body = token.json()
+            raise fail(body.get("error", ""), body.get("error_description", ""))
+        access_token = token.json()["access_token"]
+        nonce = client.post(at(metadata["nonce_endpoint"])).json()["c_nonce"]
+        proof = sdjwt.jws_sign(
+            {"alg": "ES256", "typ": "openid4vci-proof+jwt", "jwk": sdjwt.public_jwk(key)},
+            {"aud": issuer, "iat": int(clock.now().timestamp()), "nonce": nonce},
+            key,
+        )
+        answer = client.post(
+            at(metadata["credential_endpoint"]),
+            json={
+                "credential_configuration_id": offer["credential_configuration_ids"][0],
+                "proofs": {"jwt": [proof]},
+            },
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+    body = answer.json()
+    if answer.status_code != 200:
+        raise fail(body.get("error", ""), body.get("error_description", ""))
+    credential = str(body["credentials"][0]["credential"])
+    payload = sdjwt.parse(credential).jwt.payload
+    cnf = payload.get("cnf")
+    jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+    if not isinstance(jwk, dict) or sdjwt.jwk_thumbprint(jwk) != sdjwt.jwk_thumbprint(key):
+        console.print(f"[red]{t('identity.wallet_cli.wrong_holder')}[/red]")
+        raise typer.Exit(code=1)
+    (directory / "credential.txt").write_text(credential + "\n", encoding="utf-8")
+    exp = datetime.fromtimestamp(int(payload.get("exp", 0)), tz=UTC).isoformat()
+    console.print(t("identity.wallet_cli.received", vct=payload.get("vct", ""), exp=exp))
+
+
+# ---------------------------------------------------------------------------- kiosks and keys
+
+kiosk_app = typer.Typer(help="Self-service issuance kiosks. / 自助发证终端。", no_args_is_help=True)
+app.add_typer(kiosk_app, name="kiosk")
+
+
+@kiosk_app.command("register")
+def kiosk_register(
+    code: Annotated[str, typer.Argument(help="Kiosk code, e.g. chaoyang-hall-1.")],
+    district: Annotated[str, typer.Option("--district", help="Jurisdiction code of its district.")],
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+) -> None:
+    """Register a kiosk and print its API key (once). / 登记自助终端并显示其 API 密钥。"""
+    from pydantic import ValidationError
+
+    from pingan.core.auth.permissions import Principal
+    from pingan.core.db import Database
+    from pingan.core.errors import PinganError
+    from pingan.core.settings import get_settings
+    from pingan.identity.selfservice import register_kiosk
+    from pingan.identity.selfservice_schemas import KioskCreate
+
+    try:
+        kiosk_in = KioskCreate(code=code, name=name or code, district=district)
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc.errors()[0]["loc"][0])) from None
+    settings = get_settings()
+    db = Database(settings.database_url_resolved, pooled=False)
+    try:
+        with db.session() as session:
+            _row, plain = register_kiosk(
+                db=session, kiosk_in=kiosk_in, actor=Principal.system("cli")
+            )
+    except PinganError as exc:
+        console.print(f"[red]{exc.message(console_language())}[/red]")
+        raise typer.Exit(code=1) from None
+    finally:
+        db.dispose()
+    console.print(t("identity.cli.kiosk_registered", code=code, district=district))
+    print(plain)
+
+
+keys_app = typer.Typer(help="Issuer key files. / 签发密钥文件。", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("check")
+def keys_check() -> None:
+    """Read every issuer key file; encrypt plain ones when a passphrase is set. / 检查密钥。"""
+    from pingan.core.settings import get_settings
+    from pingan.identity.keystore import IssuerKeyError, check_keys
+    from pingan.identity.settings import identity_settings
+
+    try:
+        kids = check_keys(get_settings().data_dir)
+    except IssuerKeyError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from None
+    encrypted = identity_settings().key_passphrase is not None
+    mode = t("identity.cli.keys_encrypted" if encrypted else "identity.cli.keys_plain")
+    console.print(t("identity.cli.keys_ok", count=len(kids), mode=mode))

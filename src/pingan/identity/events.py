@@ -58,3 +58,26 @@ class PresentationVerified(Event):
     relying_party_id: int
     accepted: bool
     reason: str
+
+
+class KioskRegistered(Event):
+    """A self-service issuance kiosk was registered in a district (its key made with it)."""
+
+    subject: ClassVar[str] = "identity.kiosk.registered"
+
+    id: int
+    code: str
+    jurisdiction_id: int
+
+
+class IdentityChecked(Event):
+    """A person was checked before self-service issuance (window or kiosk): passed or refused."""
+
+    subject: ClassVar[str] = "identity.issuance.checked"
+
+    check_id: int
+    channel: str
+    kiosk_id: int | None = None
+    passed: bool
+    reason: str
+    jurisdiction_id: int | None = None

@@ -4,8 +4,9 @@ presentation requests and the verification log.
 What is stored, and what is not:
 
 - **Issuer keys**: the ``kid``, the public JWK and the status (``active`` | ``retired``). The
-  private key is *not* in the database: it is a JWK file ``<data_dir>/identity/keys/<kid>.jwk``
-  written with mode 0600 (see :mod:`pingan.identity.service`).
+  private key is *not* in the database: it is a file ``<data_dir>/identity/keys/<kid>.jwe``
+  (encrypted with ``PINGAN_IDENTITY__KEY_PASSPHRASE``) or ``<kid>.jwk`` (plain, without one),
+  written with mode 0600 (see :mod:`pingan.identity.keystore`).
 - **Credentials**: never the resident's name or ID number in clear. The row holds the holder
   key's RFC 7638 thumbprint, ``subject_ref`` (an HMAC-SHA256 of the normalised ID number under
   the desk's secret pepper, so the bureau can find a resident's credentials from the ID

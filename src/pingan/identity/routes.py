@@ -306,3 +306,12 @@ def create_request(
 def request_result(ref: RefPath, who: RelyingPartyKey, db: DbSession) -> Any:
     """Pending, or the verdict and (once) the disclosed claims; other relying parties get 404."""
     return service.request_result(db=db, principal=who, ref=ref)
+
+
+# ---------------------------------------------------------------------------- self-service issuance
+
+from pingan.identity.selfservice_routes import router as _selfservice  # noqa: E402
+from pingan.identity.selfservice_routes import well_known_router as _selfservice_root  # noqa: E402
+
+router.include_router(_selfservice)
+well_known_router.include_router(_selfservice_root)

@@ -9,7 +9,9 @@ check (the report's 106 million uses).
 
 Secrets live in the data directory, not in the database:
 
-- ``<data_dir>/identity/keys/<kid>.jwk``: each issuer private key (mode 0600);
+- ``<data_dir>/identity/keys/<kid>.pem`` (encrypted PKCS#8, when
+  ``PINGAN_IDENTITY__KEY_PASSPHRASE`` is set) or ``<kid>.jwk`` (plain): each issuer private key
+  (mode 0600; see :mod:`pingan.identity.keystore`);
 - ``<data_dir>/identity/pepper``: 32 random bytes (mode 0600) keying ``subject_ref`` (the
   ID number's HMAC) and the verification pseudonyms.
 """
@@ -19,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
-import os
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping
@@ -40,7 +40,7 @@ from pingan.core.errors import Conflict, NotFound, PermissionDenied, ValidationF
 from pingan.core.i18n import translate
 from pingan.core.outbox import record
 from pingan.core.privacy import CHINA_TZ, mask_id_number, mask_name, normalise_id_number
-from pingan.identity import sdjwt
+from pingan.identity import keystore, sdjwt
 from pingan.identity import statuslist as sl
 from pingan.identity.credential import (
     VCT,
@@ -112,13 +112,7 @@ def _identity_dir(data_dir: Path) -> Path:
     return path
 
 
-def _write_secret(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file readable by its owner only (0600)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+_write_secret = keystore.write_secret
 
 
 def pepper(data_dir: Path) -> bytes:
@@ -142,14 +136,10 @@ def subject_ref(data_dir: Path, id_number: str) -> str:
 # ---------------------------------------------------------------------------- issuer keys
 
 
-def _key_path(data_dir: Path, kid: str) -> Path:
-    return _identity_dir(data_dir) / "keys" / f"{kid}.jwk"
-
-
 def _new_key(db: Session, data_dir: Path, now: datetime) -> IssuerKey:
     key = sdjwt.generate_key()
     kid = f"bureau-{now:%Y%m%d}-{secrets.token_hex(3)}"
-    _write_secret(_key_path(data_dir, kid), json.dumps(sdjwt.private_jwk(key)).encode())
+    keystore.write_key(data_dir, kid, key)
     row = IssuerKey(kid=kid, public_jwk=sdjwt.public_jwk(key), status="active", created_at=now)
     db.add(row)
     db.flush()
@@ -157,10 +147,7 @@ def _new_key(db: Session, data_dir: Path, now: datetime) -> IssuerKey:
 
 
 def _private_key(data_dir: Path, kid: str) -> sdjwt.PrivateKey:
-    jwk = json.loads(_key_path(data_dir, kid).read_text(encoding="utf-8"))
-    key = sdjwt.load_jwk(jwk, "issuer_key")
-    assert isinstance(key, sdjwt.PrivateKey)
-    return key
+    return keystore.load_key(data_dir, kid)
 
 
 def active_key(*, db: Session, data_dir: Path) -> tuple[IssuerKey, sdjwt.PrivateKey]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class IdentitySettings(BaseSettings):
-    """Where the platform is reached from outside."""
+    """Where the platform is reached from outside; issuer key encryption; the kiosk policy."""
 
     model_config = SettingsConfigDict(env_prefix="PINGAN_IDENTITY__", extra="ignore")
 
@@ -23,6 +23,25 @@ class IdentitySettings(BaseSettings):
         "https://pingan.example",
         pattern=r"^https?://[^/\s?#]+$",
         description="The platform's public base URL (scheme and host, no path).",
+    )
+    key_passphrase: SecretStr | None = Field(
+        None,
+        description=(
+            "Passphrase encrypting the issuer key files at rest (JWE, PBES2-HS512+A256KW); unset:"
+            " plain 0600 JWK files and a warning."
+        ),
+    )
+    kiosk_min_face_score: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Lowest face-match score (kiosk camera vs ID card chip photo) accepted.",
+    )
+    kiosk_liveness_required: bool = Field(
+        True, description="A self-service kiosk must report a passed liveness check."
+    )
+    offer_minutes: int = Field(
+        10, ge=1, le=60, description="Life of a credential offer's pre-authorized code."
     )
 
 

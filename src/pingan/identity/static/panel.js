@@ -77,6 +77,8 @@ const STYLE = `
 .id-issue-error { color: #ff7b72; font-size: .8rem; margin: .25rem 0; }
 .id-issued textarea { width: 100%; box-sizing: border-box; min-height: 6rem; font-family: monospace; font-size: .7rem; word-break: break-all; }
 .id-issued p { font-size: .8rem; margin: .25rem 0; }
+.id-offer-qr svg { width: 12rem; height: 12rem; background: #fff; }
+.id-offer-pin { font-family: monospace; font-size: 1.6rem !important; letter-spacing: .3em; }
 `;
 
 function ensureStyle() {
@@ -246,6 +248,33 @@ export async function mount(root, ctx) {
     return panel;
   }
 
+  /** A credential offer: the QR (offer with the pre-authorized code), the PIN apart, its state. */
+  function showOffer(offer, form) {
+    const qr = el("div", "id-offer-qr", { "data-offer": offer.ref });
+    qr.innerHTML = offer.qr_svg; // the platform's own SVG (segno)
+    const state = el("p", "id-offer-state", { role: "status", text: t("identity.panel.offer.state.offered") });
+    const done = el("button", "", { type: "button", "data-action": "done", text: t("identity.panel.issue.done") });
+    const panel = el("div", "id-issued id-offer", {},
+      el("p", "", { text: t("identity.panel.offer.scan", { expires: new Date(offer.expires_at).toLocaleTimeString() }) }),
+      qr,
+      el("p", "", { text: t("identity.panel.offer.pin") }),
+      el("p", "id-offer-pin", { "data-pin": "", text: offer.tx_code }),
+      el("p", "", {}, el("a", "id-offer-link", {
+        href: `/static/identity/wallet.html?credential_offer=${encodeURIComponent(JSON.stringify(offer.credential_offer))}`,
+        target: "_blank", text: t("identity.panel.offer.same_device") })),
+      state, done);
+    let timer = setInterval(async () => {
+      try {
+        const now = await api(`/api/identity/offers/${offer.ref}`);
+        state.dataset.state = now.state;
+        state.textContent = t(`identity.panel.offer.state.${now.state}`);
+        if (!["offered", "token_issued"].includes(now.state)) { clearInterval(timer); timer = null; }
+      } catch { /* keep the last state shown */ }
+    }, 3000);
+    done.addEventListener("click", () => { if (timer) clearInterval(timer); panel.remove(); form.hidden = false; });
+    return panel;
+  }
+
   function renderIssue() {
     issueBox.hidden = !canIssue;
     if (!canIssue) return;
@@ -262,8 +291,9 @@ export async function mount(root, ctx) {
     const error = el("p", "id-issue-error", { role: "alert" });
     error.hidden = true;
     const submit = el("button", "", { type: "submit", text: t("identity.panel.issue.submit") });
+    const offerButton = el("button", "", { type: "button", "data-action": "offer", text: t("identity.panel.offer.button") });
     const wallet = el("a", "", { href: "/static/identity/wallet.html", target: "_blank", text: t("identity.panel.issue.wallet_hint") });
-    form.append(el("div", "id-issue-actions", {}, submit, " ", wallet));
+    form.append(el("div", "id-issue-actions", {}, submit, " ", offerButton, " ", wallet));
     issueBox.append(form, error);
 
     function fail(field, message) {
@@ -276,6 +306,32 @@ export async function mount(root, ctx) {
       error.textContent = label ? `${label}: ${message}` : message;
       error.hidden = false;
     }
+
+    const resident = () => ({
+      name: inputs.name.value.trim(),
+      id_number: inputs.id_number.value.trim().toUpperCase(),
+      birth_date: inputs.birth_date.value,
+      address_district: inputs.address_district.value.trim(),
+      photo_hash: inputs.photo_hash.value.trim(),
+    });
+
+    // Self-service receipt (OpenID4VCI): no wallet key needed here; the resident scans the
+    // QR with the wallet and types the PIN, which is shown apart from the QR.
+    offerButton.addEventListener("click", async () => {
+      error.hidden = true;
+      for (const input of Object.values(inputs)) input.classList.remove("is-invalid");
+      offerButton.disabled = true;
+      try {
+        const offer = await api("/api/identity/offers", { method: "POST", body: resident() });
+        form.reset();
+        form.hidden = true;
+        issueBox.append(showOffer(offer, form));
+      } catch (err) {
+        fail(err.field, err.message);
+      } finally {
+        offerButton.disabled = false;
+      }
+    });
 
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -291,14 +347,7 @@ export async function mount(root, ctx) {
         return;
       }
       if (holderJwk.keys && Array.isArray(holderJwk.keys)) holderJwk = holderJwk.keys[0] || {};
-      const body = {
-        name: inputs.name.value.trim(),
-        id_number: inputs.id_number.value.trim().toUpperCase(),
-        birth_date: inputs.birth_date.value,
-        address_district: inputs.address_district.value.trim(),
-        photo_hash: inputs.photo_hash.value.trim(),
-        holder_jwk: holderJwk,
-      };
+      const body = { ...resident(), holder_jwk: holderJwk };
       submit.disabled = true;
       try {
         const result = await api("/api/identity/credentials", { method: "POST", body });

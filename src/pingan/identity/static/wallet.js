@@ -1,5 +1,6 @@
 // The holder's wallet page: an ECDSA P-256 key made and kept in this browser (WebCrypto,
-// not extractable, stored in IndexedDB), the imported SD-JWT VC, and consent to a relying
+// not extractable, stored in IndexedDB), the SD-JWT VC (imported, or received from a
+// credential offer by the OpenID4VCI pre-authorized code flow), and consent to a relying
 // party's request: only the requested claims are disclosed, with a KB-JWT (RFC 9901) over the
 // request's nonce and audience. Nothing leaves the page before the holder consents.
 
@@ -123,6 +124,99 @@ async function importCredential() {
   $("import-status").textContent = `${t("identity.wallet.imported")} · ${parsed.payload.vct}`;
 }
 
+// ---------------------------------------------------------------- receiving (OpenID4VCI)
+
+const PRE_AUTHORIZED = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+
+// A credential offer from the QR text: openid-credential-offer://?credential_offer=<JSON>,
+// any link carrying that parameter, or the JSON itself.
+function parseOffer(text) {
+  const value = text.trim();
+  let json = value;
+  if (!value.startsWith("{")) {
+    const query = value.includes("?") ? value.slice(value.indexOf("?") + 1) : "";
+    json = new URLSearchParams(query).get("credential_offer") || "";
+  }
+  const offer = JSON.parse(json);
+  const grant = offer && offer.grants && offer.grants[PRE_AUTHORIZED];
+  if (!offer.credential_issuer || !grant || !grant["pre-authorized_code"]) throw new Error("offer");
+  return offer;
+}
+
+// The page is served by the platform: its endpoints are reached on this origin.
+const here = (url) => new URL(url).pathname;
+
+async function receive() {
+  const status = $("receive-status");
+  status.className = "";
+  const wallet = await load("key");
+  if (!wallet) { status.textContent = t("identity.wallet.no_key"); return; }
+  let offer;
+  try { offer = parseOffer($("offer").value); } catch (err) {
+    status.className = "bad";
+    status.textContent = t("identity.wallet.bad_offer");
+    return;
+  }
+  const grant = offer.grants[PRE_AUTHORIZED];
+  const issuerPath = new URL(offer.credential_issuer).pathname.replace(/\/$/, "");
+  const fail = (body, code) => {
+    status.className = "bad";
+    status.textContent = `${t("identity.wallet.receive_failed")}: ${body.error || code} ${body.error_description || ""}`;
+  };
+  const meta = await (await fetch(`/.well-known/openid-credential-issuer${issuerPath}`)).json();
+  const server = await (await fetch(`/.well-known/oauth-authorization-server${issuerPath}`)).json();
+  const form = new URLSearchParams({ grant_type: PRE_AUTHORIZED, "pre-authorized_code": grant["pre-authorized_code"] });
+  if (grant.tx_code) form.set("tx_code", $("pin").value.trim());
+  const tokenResponse = await fetch(here(server.token_endpoint), { method: "POST", body: form });
+  const token = await tokenResponse.json();
+  if (!tokenResponse.ok) { fail(token, tokenResponse.status); return; }
+  const nonce = (await (await fetch(here(meta.nonce_endpoint), { method: "POST" })).json()).c_nonce;
+  const header = b64urlText(JSON.stringify({ alg: "ES256", typ: "openid4vci-proof+jwt", jwk: wallet.publicJwk }));
+  const payload = b64urlText(JSON.stringify({ aud: offer.credential_issuer, iat: Math.floor(Date.now() / 1000), nonce }));
+  const signature = await crypto.subtle.sign(
+    { name: "ECDSA", hash: "SHA-256" }, wallet.privateKey, new TextEncoder().encode(`${header}.${payload}`));
+  const answer = await fetch(here(meta.credential_endpoint), {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token.access_token}` },
+    body: JSON.stringify({
+      credential_configuration_id: offer.credential_configuration_ids[0],
+      proofs: { jwt: [`${header}.${payload}.${b64url(signature)}`] },
+    }),
+  });
+  const body = await answer.json();
+  if (!answer.ok) { fail(body, answer.status); return; }
+  const credential = body.credentials[0].credential;
+  const parsed = parseCredential(credential);
+  const bound = parsed.payload.cnf && parsed.payload.cnf.jwk;
+  if (!bound || (await thumbprint(bound)) !== (await thumbprint(wallet.publicJwk))) {
+    status.className = "bad";
+    status.textContent = "✗ cnf.jwk";
+    return;
+  }
+  await store("credential", credential);
+  $("offer").value = "";
+  $("pin").value = "";
+  status.className = "ok";
+  status.textContent = `${t("identity.wallet.received")} · ${parsed.payload.vct}`;
+}
+
+// Scanning with the camera where the browser has a barcode detector; pasting works everywhere.
+async function scan() {
+  const video = $("scan-video");
+  const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  video.srcObject = stream;
+  video.hidden = false;
+  await video.play();
+  const stop = () => { stream.getTracks().forEach((track) => track.stop()); video.hidden = true; };
+  for (let i = 0; i < 600; i += 1) {
+    const codes = await detector.detect(video);
+    if (codes.length) { $("offer").value = codes[0].rawValue; stop(); $("pin").focus(); return; }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  stop();
+}
+
 // ---------------------------------------------------------------- requests
 
 function refFrom(value) {
@@ -189,6 +283,9 @@ function decline() {
 }
 
 $("init").addEventListener("click", initKey);
+$("receive").addEventListener("click", receive);
+$("scan").addEventListener("click", scan);
+$("scan").hidden = !("BarcodeDetector" in window && navigator.mediaDevices);
 $("import").addEventListener("click", importCredential);
 $("fetch").addEventListener("click", fetchRequest);
 $("consent").addEventListener("click", present);
@@ -200,5 +297,7 @@ $("lang").addEventListener("click", () => {
 });
 
 const initialRef = new URLSearchParams(location.search).get("ref");
+const initialOffer = new URLSearchParams(location.search).get("credential_offer");
+if (initialOffer) $("offer").value = `openid-credential-offer://?credential_offer=${encodeURIComponent(initialOffer)}`;
 if (initialRef) $("ref").value = initialRef;
 loadLanguage().then(showKey).then(() => { if (initialRef) fetchRequest(); });
