@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from pingan.core.events import Event
 
 
@@ -32,6 +34,15 @@ class UnitsDispatched(Event):
     unit_ids: list[int]
     callsigns: str
     override: bool
+    priority: str | None = None
+    """The incident's priority (P1–P4): P1/P2 units drive with lights (traffic priority)."""
+    lon: float | None = None
+    """Where the units are sent (the incident's location)."""
+    lat: float | None = None
+    unit_kinds: list[str] = Field(default_factory=list)
+    """Each unit's kind, aligned with ``unit_ids``."""
+    unit_positions: list[list[float]] = Field(default_factory=list)
+    """Each unit's last known position ``[lon, lat]``, aligned with ``unit_ids``."""
 
 
 class UnitStatusChanged(Event):
@@ -44,6 +55,9 @@ class UnitStatusChanged(Event):
     from_status: str
     to_status: str
     incident_id: int | None = None
+    lon: float | None = None
+    """The unit's last known position when its status changed."""
+    lat: float | None = None
 
 
 class IncidentReclassified(Event):

@@ -491,6 +491,8 @@ def _move(
             from_status=old,
             to_status=str(new),
             incident_id=incident_id,
+            lon=unit.lon,
+            lat=unit.lat,
         ),
     )
     return incident_id
@@ -1027,6 +1029,11 @@ def dispatch_units(
                 unit_ids=[u.id for u in units],
                 callsigns=", ".join(u.callsign for u in units),
                 override=override,
+                priority=incident.priority,
+                lon=incident.lon,
+                lat=incident.lat,
+                unit_kinds=[u.kind for u in units],
+                unit_positions=[[u.lon, u.lat] for u in units],
             ),
         )
     return incident
@@ -1049,6 +1056,8 @@ def _move_dispatched(
             from_status=old,
             to_status=unit.status,
             incident_id=incident_id,
+            lon=unit.lon,
+            lat=unit.lat,
         ),
     )
 

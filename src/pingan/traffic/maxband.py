@@ -157,6 +157,7 @@ def solve_maxband(
     ratio: float = 1.0,
     one_way: bool = False,
     time_limit_s: float = 30.0,
+    relative_offsets: Sequence[tuple[int, int, float]] = (),
 ) -> BandPlan:
     """Maximise the two-way green bandwidth along ``signals`` (ordered outbound).
 
@@ -164,12 +165,17 @@ def solve_maxband(
     With ``symmetric`` the bands are equal; otherwise ``ratio`` is Little's ``k`` (target
     inbound/outbound band ratio, e.g. the inbound/outbound volume ratio). ``one_way`` drops
     the inbound band and the loop constraints (always feasible: the fallback when the
-    greens are too short for a two-way band). Raises
+    greens are too short for a two-way band). ``relative_offsets`` holds offsets that are
+    already fixed (a signal shared with a coordinated crossing corridor): each ``(i, j, δ)``
+    requires signal ``j``'s offset minus signal ``i``'s to be ``δ`` cycles (mod 1). Raises
     :class:`ValidationFailed` naming the offending field for bad input and
     ``traffic.error.infeasible`` when no plan exists.
     """
     _validate(signals, cycle_range, speed_range, ratio)
     n = len(signals)
+    for q, (i, j, delta) in enumerate(relative_offsets):
+        if not (0 <= i < j < n) or not math.isfinite(delta):
+            raise _invalid("relative_offset", f"relative_offsets[{q}]", value=(i, j, delta))
     c_min, c_max = cycle_range
     v_min, v_max = speed_range
     dists = [signals[i + 1].position_m - signals[i].position_m for i in range(n - 1)]
@@ -181,7 +187,8 @@ def solve_maxband(
     it = iwb + n
     itb = it + (n - 1)
     im = itb + (n - 1)
-    nvar = im + (n - 1)
+    ir = im + (n - 1)
+    nvar = ir + len(relative_offsets)
 
     lo = np.zeros(nvar)
     hi = np.full(nvar, np.inf)
@@ -193,6 +200,8 @@ def solve_maxband(
     hi[im:] = float(4 * n + 10)
     integrality = np.zeros(nvar)
     integrality[im:] = 1
+    lo[ir:] = -float(4 * n + 10)
+    hi[ir:] = float(4 * n + 10)
 
     rows: list[np.ndarray] = []
     row_lo: list[float] = []
@@ -238,10 +247,16 @@ def solve_maxband(
             shift,
             shift,
         )
+    for r, (i, j, delta) in enumerate(relative_offsets):
+        # Offset (cycles) of signal s relative to signal 0: T_s − w_s, T_s = Σ_{k<s} t_k.
+        coeffs: dict[int, float] = {iw + j: -1.0, iw + i: 1.0, ir + r: -1.0}
+        for link in range(i, j):
+            coeffs[it + link] = coeffs.get(it + link, 0.0) + 1.0
+        add(coeffs, delta % 1.0, delta % 1.0)
     if one_way:
         hi[ibb] = 0.0
         hi[iwb : iwb + n] = 0.0
-        hi[im:] = lo[im:] = 0.0
+        hi[im:ir] = lo[im:ir] = 0.0
         k = 0.0
     elif symmetric:
         add({ib: 1.0, ibb: -1.0}, 0.0, 0.0)

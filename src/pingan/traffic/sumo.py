@@ -37,6 +37,7 @@ __all__ = [
     "count_link_flows",
     "load_net",
     "parse_tripinfo",
+    "programs_xml",
     "read_programs",
     "require_sumo",
     "sumo_binary",
@@ -205,6 +206,12 @@ def read_programs(net: Any) -> dict[str, Program]:
 
 def write_programs(programs: Iterable[Program], path: Path, *, comment: str = "") -> Path:
     """Write programmes as a SUMO ``additional`` file (tlLogic; every phase kept)."""
+    path.write_text(programs_xml(programs, comment=comment), encoding="utf-8")
+    return path
+
+
+def programs_xml(programs: Iterable[Program], *, comment: str = "") -> str:
+    """Programmes as the text of a SUMO ``additional`` file (tlLogic; every phase kept)."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>']
     if comment:
         lines.append(f"<!-- {comment.replace('--', '- -')} -->")
@@ -223,8 +230,7 @@ def write_programs(programs: Iterable[Program], path: Path, *, comment: str = ""
             lines.append(f'        <phase duration="{ph.duration:.2f}" state="{ph.state}"{extra}/>')
         lines.append("    </tlLogic>")
     lines.append("</additional>")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)

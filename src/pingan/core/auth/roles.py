@@ -13,9 +13,10 @@ DISSUASION: Final = "dissuasion"  # warning-dissuasion team member (预警劝阻
 CLERK: Final = "clerk"  # service-window clerk
 AUDITOR: Final = "auditor"
 PARTNER: Final = "partner"  # bank, relying party, linked department (API keys)
+TRAFFIC: Final = "traffic"  # traffic engineer (交通工程师): green waves, signal plans
 
 ALL_ROLES: Final = frozenset(
-    {ADMIN, COMMANDER, DISPATCHER, OFFICER, ANALYST, DISSUASION, CLERK, AUDITOR, PARTNER}
+    {ADMIN, COMMANDER, DISPATCHER, OFFICER, ANALYST, DISSUASION, CLERK, AUDITOR, PARTNER, TRAFFIC}
 )
 STAFF_ROLES: Final = ALL_ROLES - {PARTNER}
 """Everyone who works for the bureau (partners excluded)."""
@@ -30,4 +31,5 @@ ROLE_LABELS: Final = {
     CLERK: ("窗口民警", "Service clerk"),
     AUDITOR: ("审计员", "Auditor"),
     PARTNER: ("合作方", "Partner"),
+    TRAFFIC: ("交通工程师", "Traffic engineer"),
 }

@@ -19,6 +19,7 @@ Role = Literal[
     "clerk",
     "auditor",
     "partner",
+    "traffic",
 ]
 """One of :data:`pingan.core.auth.roles.ALL_ROLES` (kept equal by a unit test)."""
 

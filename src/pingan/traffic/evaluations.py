@@ -1,0 +1,336 @@
+"""SUMO evaluations as jobs: a row per request, each run in its own (spawned) process.
+
+``create`` checks the request and queues a row; :func:`run_pending` (the desk's periodic
+job) reaps finished processes and starts queued rows while fewer than
+``eval_parallel`` run. The child process opens its own database connection, runs
+:func:`pingan.traffic.evaluate.evaluate` one simulation at a time and writes its progress
+(0..1) and finally the summary table or the error. A row left ``running`` by a process
+that no longer exists (the platform restarted) is marked failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import multiprocessing
+import os
+import tempfile
+from dataclasses import replace
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.core import audit, clock
+from pingan.core.auth.permissions import Principal
+from pingan.core.db import Database
+from pingan.core.errors import NotFound, PinganError, ValidationFailed
+from pingan.core.i18n import translate
+from pingan.core.module import Context
+from pingan.traffic.models import Evaluation
+from pingan.traffic.schemas import EvaluationCreate
+from pingan.traffic.settings import TrafficSettings, traffic_settings
+
+ARTERIAL: Final = "arterial"
+"""The generated synthetic arterial (built in the job's own folder)."""
+
+_processes: dict[tuple[str, int], BaseProcess] = {}
+"""Running evaluation processes by (database URL, evaluation id)."""
+
+
+def allowed_dirs(settings: TrafficSettings, data_dir: Path) -> list[Path]:
+    """Folders whose .sumocfg files evaluations may read."""
+    return [*settings.scenario_dirs, Path(data_dir) / "traffic" / "scenarios"]
+
+
+def _check_scenario(name: str, settings: TrafficSettings, data_dir: Path) -> str:
+    if name == ARTERIAL:
+        return name
+    path = Path(name)
+    if path.suffix != ".sumocfg" or ".." in path.parts or "\x00" in name:
+        raise ValidationFailed("traffic.error.scenario_path", field="scenario", path=name[:200])
+    try:
+        resolved = path.resolve()
+        allowed = any(
+            resolved.is_relative_to(d.resolve()) for d in allowed_dirs(settings, data_dir)
+        )
+    except (OSError, ValueError, RuntimeError):
+        allowed = False
+    if not allowed:
+        raise ValidationFailed("traffic.error.scenario_path", field="scenario", path=name[:200])
+    if not resolved.is_file():
+        raise ValidationFailed("traffic.error.scenario", field="scenario", path=name)
+    return str(resolved)
+
+
+def create(*, db: Session, who: Principal, body: EvaluationCreate, data_dir: Path) -> Evaluation:
+    """Queue an evaluation after checking the scenario, seeds, controllers and SUMO."""
+    from pingan.traffic.evaluate import CONTROLLERS
+    from pingan.traffic.sumo import sumo_home
+
+    settings = traffic_settings()
+    scenario = _check_scenario(body.scenario, settings, data_dir)
+    if body.seeds > settings.eval_max_seeds:
+        raise ValidationFailed(
+            "traffic.error.seeds", field="seeds", value=body.seeds, maximum=settings.eval_max_seeds
+        )
+    unknown = [c for c in body.controllers if c not in CONTROLLERS]
+    if unknown or len(set(body.controllers)) != len(body.controllers):
+        raise ValidationFailed(
+            "traffic.error.controller", field="controllers", value=", ".join(unknown)
+        )
+    if sumo_home() is None:
+        raise ValidationFailed("traffic.error.sumo_missing", field="sumo")
+    row = Evaluation(
+        status="queued",
+        progress=0.0,
+        scenario=scenario,
+        seeds=body.seeds,
+        controllers=list(body.controllers),
+        duration_s=body.duration_s,
+        result={"signals": body.signals} if scenario == ARTERIAL else None,
+        created_by=who.username,
+    )
+    db.add(row)
+    db.flush()
+    audit.record(
+        db,
+        actor=who,
+        action="traffic.evaluation.create",
+        entity="traffic_evaluation",
+        entity_id=row.id,
+        detail={"scenario": scenario, "seeds": body.seeds, "controllers": body.controllers},
+    )
+    return row
+
+
+def get(*, db: Session, evaluation_id: int) -> Evaluation:
+    """An evaluation row."""
+    row = db.get(Evaluation, evaluation_id)
+    if row is None:
+        raise NotFound("traffic.error.evaluation", field="evaluation_id")
+    return row
+
+
+def read(row: Evaluation, lang: str) -> dict[str, Any]:
+    """An evaluation as the API shows it (the error in the caller's language)."""
+    result = row.result if row.status == "done" else None
+    error = None
+    if row.status == "failed":
+        params = (row.result or {}).get("error_params", {})
+        key = row.error_key or "traffic.error.evaluation_failed"
+        error = {"key": key, "message": translate(key, lang, **params), "detail": row.error}
+    return {
+        "id": row.id,
+        "status": row.status,
+        "progress": round(row.progress, 3),
+        "scenario": row.scenario,
+        "seeds": row.seeds,
+        "controllers": row.controllers,
+        "duration_s": row.duration_s,
+        "result": result,
+        "error": error,
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+        "started_at": row.started_at.isoformat() if row.started_at else None,
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+    }
+
+
+def list_all(*, db: Session, limit: int = 50) -> list[Evaluation]:
+    """The newest evaluations."""
+    return list(db.scalars(select(Evaluation).order_by(Evaluation.id.desc()).limit(limit)))
+
+
+# ------------------------------------------------------------------------------ runner
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_pending(*, db: Database, data_dir: Path, database_url: str) -> list[int]:
+    """Reap finished evaluation processes and start queued ones; returns the started ids."""
+    settings = traffic_settings()
+    for (url, eid), proc in list(_processes.items()):
+        if proc.is_alive():
+            continue
+        proc.join(timeout=0)
+        del _processes[(url, eid)]
+        if url != database_url:
+            continue  # another database's runner marks its own rows
+        with db.session() as s:
+            row = s.get(Evaluation, eid)
+            if row is not None and row.status in ("queued", "running"):
+                _fail(row, "traffic.error.evaluation_crashed", f"exit code {proc.exitcode}", {})
+    started: list[int] = []
+    with db.session() as s:
+        for row in s.scalars(select(Evaluation).where(Evaluation.status == "running")):
+            if (database_url, row.id) not in _processes and not _alive(row.pid):
+                _fail(row, "traffic.error.evaluation_interrupted", "", {})
+        free = settings.eval_parallel - len(_processes)  # alive ones only, on this machine
+        queued = list(
+            s.scalars(
+                select(Evaluation)
+                .where(Evaluation.status == "queued")
+                .order_by(Evaluation.id)
+                .limit(max(free, 0))
+                .with_for_update(skip_locked=True)  # a second runner (worker) skips them
+            )
+        )
+        for row in queued:
+            row.status = "running"
+            row.started_at = clock.now()
+            row.progress = 0.0
+            started.append(row.id)
+    ctx = multiprocessing.get_context("spawn")
+    for eid in started:
+        workdir = Path(data_dir) / "traffic" / "evaluations" / str(eid)
+        proc = ctx.Process(
+            target=run_in_child, args=(database_url, eid, str(workdir)), daemon=False
+        )
+        proc.start()
+        _processes[(database_url, eid)] = proc
+        with db.session() as s:
+            row = s.get(Evaluation, eid)
+            if row is not None:
+                row.pid = proc.pid
+    return started
+
+
+async def evaluation_job(ctx: Context) -> None:
+    """The periodic job: start and reap evaluation processes (off the event loop)."""
+    await asyncio.to_thread(
+        run_pending,
+        db=ctx.db,
+        data_dir=ctx.settings.data_dir,
+        database_url=ctx.settings.database_url_resolved,
+    )
+
+
+def _number(value: float) -> float | None:
+    """A JSON-safe figure: NaN (no vehicle measured) and infinities become null."""
+    return round(value, 3) if math.isfinite(value) else None
+
+
+def _fail(row: Evaluation, key: str, detail: str, params: dict[str, Any]) -> None:
+    row.status = "failed"
+    row.error_key = key
+    row.error = detail[:2000]
+    row.result = {"error_params": {k: str(v) for k, v in params.items()}}
+    row.finished_at = clock.now()
+
+
+def _scenario(row: Evaluation, workdir: Path) -> Any:
+    from pingan.traffic import sumo
+    from pingan.traffic.evaluate import Scenario, scenario_from_sumocfg
+
+    if row.scenario == ARTERIAL:
+        end = row.duration_s or 1800.0
+        signals = int((row.result or {}).get("signals", 5))
+        art = sumo.build_arterial(workdir / "arterial", signals=signals, seed=1)
+        routes: dict[int, tuple[Path, ...]] = {
+            seed: (sumo.arterial_demand(art, seed=seed, duration_s=max(end - 300.0, 60.0)),)
+            for seed in range(row.seeds)
+        }
+        return (
+            Scenario(
+                name="arterial",
+                net=art.net,
+                routes=routes[0],
+                end=end,
+                routes_by_seed=routes,
+            ),
+            art.corridor,
+        )
+    scenario = scenario_from_sumocfg(Path(row.scenario))
+    if row.duration_s is not None:
+        scenario = replace(scenario, end=scenario.begin + row.duration_s)
+    return scenario, None
+
+
+def run_in_child(database_url: str, evaluation_id: int, workdir: str) -> None:
+    """The child process: run the evaluation, writing progress and the result to the row."""
+    from pingan.core.i18n import register_catalogue
+    from pingan.traffic.evaluate import evaluate, summarise
+
+    register_catalogue(Path(__file__).parent / "locales")  # the desk's errors, in the child
+    db = Database(database_url, pooled=False)
+    try:
+        with db.session() as s:
+            row = s.get(Evaluation, evaluation_id)
+            if row is None:
+                return
+            seeds = row.seeds
+            controllers = list(row.controllers)
+            s.expunge(row)
+        total = max(1, seeds * len(controllers))
+        done = 0
+        base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="pingan-eval-"))
+        base.mkdir(parents=True, exist_ok=True)
+
+        def set_progress(value: float) -> None:
+            with db.session() as s2:
+                r = s2.get(Evaluation, evaluation_id)
+                if r is not None:
+                    r.progress = max(r.progress, min(value, 1.0))
+
+        def tick(_result: dict[str, Any]) -> None:
+            nonlocal done
+            done += 1
+            set_progress(0.1 + 0.9 * done / total)
+
+        try:
+            scenario, corridor = _scenario(row, base)
+            set_progress(0.05)
+            prepared, results = evaluate(
+                scenario,
+                seeds=tuple(range(seeds)),
+                corridor=corridor,
+                workers=1,
+                workdir=base / "work",
+                controllers=tuple(controllers),
+                progress=tick,
+            )
+            table = summarise(results)
+            result = {
+                "scenario": scenario.name,
+                "corridor": list(prepared.corridor),
+                "signals": len(prepared.corridor_tls),
+                "table": {
+                    c: {m: [_number(v[0]), _number(v[1])] for m, v in row_.items()}
+                    for c, row_ in table.items()
+                },
+                "note": "mean and standard deviation over the seeds (SUMO)",
+            }
+            with db.session() as s3:
+                r = s3.get(Evaluation, evaluation_id)
+                if r is not None:
+                    r.status = "done"
+                    r.progress = 1.0
+                    r.result = result
+                    r.finished_at = clock.now()
+        except PinganError as exc:
+            with db.session() as s4:
+                r = s4.get(Evaluation, evaluation_id)
+                if r is not None:
+                    _fail(r, exc.key, exc.message("en"), {"field": exc.field or "", **exc.params})
+        except Exception as exc:  # a crash of SUMO or the tools: the row says so
+            with db.session() as s5:
+                r = s5.get(Evaluation, evaluation_id)
+                if r is not None:
+                    _fail(r, "traffic.error.evaluation_failed", f"{type(exc).__name__}: {exc}", {})
+    finally:
+        with contextlib.suppress(Exception):
+            db.dispose()

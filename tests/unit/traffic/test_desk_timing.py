@@ -1,0 +1,244 @@
+"""The traffic desk's pure parts: corridors from a road graph, per-period designs,
+coordination of shared signals, the before/after estimate and the exports."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pingan.city.graph import RoadGraph
+from pingan.core.errors import ValidationFailed
+from pingan.traffic import corridors as cor
+from pingan.traffic import timing as tm
+from pingan.traffic.maxband import Signal, solve_maxband
+
+
+def _signals() -> list[tm.DesignSignal]:
+    positions = [0.0, 320.0, 610.0, 980.0, 1300.0]
+    return [
+        tm.DesignSignal(signal_id=i + 1, position_m=p, through_vph=800.0 - 50 * i, cross_vph=300.0)
+        for i, p in enumerate(positions)
+    ]
+
+
+def _start(t: tm.SignalTiming) -> float:
+    return t.through_green()[0]
+
+
+def test_design_holds_the_cycle_range_and_pedestrian_minimums() -> None:
+    d = tm.design_period("am_peak", _signals(), cycle_range=(50.0, 120.0), speed_range=(10, 14))
+    assert 50.0 <= d.band.cycle_s <= 120.0
+    assert d.band.band_out_s > 0 and d.band.band_in_s > 0
+    for t in d.timings:
+        assert t.cycle_s == pytest.approx(d.band.cycle_s, abs=0.05)
+        assert 0.0 <= t.offset_s < t.cycle_s
+        main, cross = t.phases
+        # Walk 7 s + crossing at 1.2 m/s: the cross phase lets pedestrians cross the main road.
+        assert cross.green_s >= 7.0 + tm.MAIN_CROSSING_M / 1.2 - 0.05
+        assert main.green_s >= 7.0 + tm.SIDE_CROSSING_M / 1.2 - 0.05
+
+
+def test_infeasible_cycle_range_and_too_few_signals_name_the_field() -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        tm.design_period("am_peak", _signals(), cycle_range=(20.0, 30.0), speed_range=(10, 14))
+    assert exc.value.field == "cycle_range"
+    assert exc.value.key == "traffic.error.cycle_range_infeasible"
+    with pytest.raises(ValidationFailed) as exc:
+        tm.design_period("am_peak", _signals(), cycle_range=(90.0, 60.0), speed_range=(10, 14))
+    assert exc.value.field == "cycle_range"
+    with pytest.raises(ValidationFailed) as exc:
+        tm.design_period("am_peak", _signals()[:1], cycle_range=(50, 120), speed_range=(10, 14))
+    assert exc.value.field == "signals"
+
+
+def test_a_shared_signal_keeps_its_cycle_splits_and_offset() -> None:
+    first = tm.design_period("am_peak", _signals(), cycle_range=(50, 120), speed_range=(10, 14))
+    shared = first.timings[2]  # signal 3
+    # The second corridor crosses the first at signal 3: its through movement is the cross phase.
+    crossing = replace(shared, through_phase=1)
+    second_signals = [
+        tm.DesignSignal(21, 0.0, 600.0, 250.0),
+        tm.DesignSignal(22, 280.0, 600.0, 250.0),
+        tm.DesignSignal(3, 540.0, 300.0, 600.0),
+        tm.DesignSignal(23, 900.0, 600.0, 250.0),
+    ]
+    second = tm.design_period(
+        "am_peak",
+        second_signals,
+        cycle_range=(40, 150),
+        speed_range=(10, 14),
+        held={3: tm.Held(crossing, plan_id=1, corridor_id=1)},
+    )
+    assert second.band.cycle_s == pytest.approx(first.band.cycle_s)
+    held = second.timings[2]
+    assert held.phases == shared.phases and held.offset_s == shared.offset_s
+    assert held.source == "held:1"
+    # The band of the second corridor sits in the cross phase's green there.
+    assert _start(held) == pytest.approx(_start(crossing))
+    assert second.held == [{"signal_id": 3, "plan_id": 1, "corridor_id": 1, "through_phase": 1}]
+    # Its own signals run the common cycle.
+    assert all(t.cycle_s == pytest.approx(first.band.cycle_s, abs=0.05) for t in second.timings)
+
+
+def test_two_shared_signals_keep_both_offsets() -> None:
+    first = tm.design_period("am_peak", _signals(), cycle_range=(50, 120), speed_range=(10, 14))
+    # A second corridor joins the first one's last three signals (same direction).
+    held = {t.signal_id: tm.Held(t, plan_id=1, corridor_id=1) for t in first.timings[2:]}
+    joined = [
+        tm.DesignSignal(31, 0.0, 500.0, 250.0),
+        tm.DesignSignal(32, 300.0, 500.0, 250.0),
+        *[
+            tm.DesignSignal(s.signal_id, 300.0 + 310.0 + s.position_m - 610.0, 700, 300)
+            for s in _signals()[2:]
+        ],
+    ]
+    second = tm.design_period(
+        "am_peak", joined, cycle_range=(50, 120), speed_range=(10, 14), held=held
+    )
+    for t in second.timings[2:]:
+        original = next(x for x in first.timings if x.signal_id == t.signal_id)
+        assert t.offset_s == original.offset_s and t.phases == original.phases
+
+
+def test_held_cycle_outside_the_range_is_refused() -> None:
+    first = tm.design_period("am_peak", _signals(), cycle_range=(50, 120), speed_range=(10, 14))
+    held = {3: tm.Held(first.timings[2], plan_id=1, corridor_id=1)}
+    lo = first.band.cycle_s + 10
+    with pytest.raises(ValidationFailed) as exc:
+        tm.design_period(
+            "am_peak", _signals(), cycle_range=(lo, lo + 40), speed_range=(10, 14), held=held
+        )
+    assert exc.value.field == "cycle_range"
+    assert exc.value.key == "traffic.error.coordination_cycle_range"
+
+
+def test_maxband_relative_offsets_are_kept() -> None:
+    sigs = [Signal(str(i), p, red=0.5) for i, p in enumerate([0.0, 300.0, 700.0, 1000.0])]
+    free = solve_maxband(sigs, cycle_range=(80, 80), speed_range=(10, 14))
+    fixed = solve_maxband(
+        sigs, cycle_range=(80, 80), speed_range=(10, 14), relative_offsets=[(1, 3, 0.25)]
+    )
+    gap = (fixed.offsets_s[3] - fixed.offsets_s[1]) % 80.0
+    assert min(abs(gap - 20.0), 80.0 - abs(gap - 20.0)) < 0.05
+    assert fixed.band_out_s <= free.band_out_s + 1e-6
+    with pytest.raises(ValidationFailed) as exc:
+        solve_maxband(
+            sigs, cycle_range=(80, 80), speed_range=(10, 14), relative_offsets=[(2, 1, 0.1)]
+        )
+    assert exc.value.field == "relative_offsets[0]"
+
+
+def test_estimate_green_wave_beats_uncoordinated_default() -> None:
+    d = tm.design_period("am_peak", _signals(), cycle_range=(50, 120), speed_range=(10, 14))
+
+    def run(timings: list[tm.SignalTiming]) -> dict[str, Any]:
+        return tm.estimate(timings, links_out_s=d.band.travel_out_s, links_in_s=d.band.travel_in_s)
+
+    after = run(d.timings)
+    before = run([tm.default_timing(s.signal_id) for s in _signals()])
+    assert after == run(d.timings)  # deterministic
+    for direction in ("out", "in"):
+        assert after[direction]["travel_time_s"] < before[direction]["travel_time_s"]
+        assert after[direction]["nonstop_share"] > before[direction]["nonstop_share"]
+        # A vehicle inside the band passes every signal: the non-stop window is the band.
+        assert after[direction]["bandwidth_s"] >= 0.8 * d.band.band_out_s
+
+
+def test_default_timing_is_netconverts_90_s_two_phase() -> None:
+    t = tm.default_timing(7)
+    assert t.cycle_s == 90.0 and len(t.phases) == 2 and t.offset_s == 0.0
+    assert t.source == "assumed_default"
+    assert tm.SignalTiming.from_dict(t.to_dict()) == t
+
+
+def test_exports() -> None:
+    d = tm.design_period("am_peak", _signals(), cycle_range=(50, 120), speed_range=(10, 14))
+    xml = tm.export_sumo(
+        d.timings, {t.signal_id: f"n{t.signal_id}" for t in d.timings}, program_id="p1"
+    )
+    root = ET.fromstring(xml)
+    logics = root.findall("tlLogic")
+    assert [x.get("id") for x in logics] == [f"n{i}" for i in range(1, 6)]
+    for logic, t in zip(logics, d.timings, strict=True):
+        total = sum(float(p.get("duration", "0")) for p in logic.findall("phase"))
+        assert total == pytest.approx(t.cycle_s, abs=0.05)
+        assert float(logic.get("offset", "-1")) == pytest.approx(t.offset_s, abs=0.01)
+    doc = tm.export_json(
+        plan={"plan_id": 1, "cycle_s": d.band.cycle_s},
+        timings=d.timings,
+        signals={t.signal_id: {"osm_id": 100 + t.signal_id} for t in d.timings},
+    )
+    json.dumps(doc)
+    assert doc["format"] == "pingan.greenwave/1"
+    assert {p["kind"] for p in doc["signals"][0]["phases"]} == {"green", "yellow", "all_red"}
+    assert doc["signals"][0]["osm_id"] == 101
+
+
+def _grid() -> RoadGraph:
+    """A 4×3 grid, 100 m blocks, two-way streets; the middle row is faster (an arterial)."""
+    lon, lat, u, v, tt, ln = [], [], [], [], [], []
+    for r in range(3):
+        for c in range(4):
+            lon.append(24.9 + c * 0.0018)
+            lat.append(60.17 + r * 0.0009)
+
+    def add(a: int, b: int, seconds: float) -> None:
+        for x, y in ((a, b), (b, a)):
+            u.append(x)
+            v.append(y)
+            tt.append(seconds)
+            ln.append(100.0)
+
+    for r in range(3):
+        for c in range(3):
+            add(r * 4 + c, r * 4 + c + 1, 5.0 if r == 1 else 12.0)
+    for r in range(2):
+        for c in range(4):
+            add(r * 4 + c, (r + 1) * 4 + c, 12.0)
+    return RoadGraph.from_edges(
+        lon=np.array(lon),
+        lat=np.array(lat),
+        osm_id=np.arange(12, dtype=np.int64),
+        u=np.array(u),
+        v=np.array(v),
+        travel_time=np.array(tt),
+        length=np.array(ln),
+    )
+
+
+def test_tree_flows_accumulate_trips_towards_the_destination() -> None:
+    g = _grid()
+    tree = cor.tree_flows(g, 7)  # east end of the arterial (middle row)
+    assert tree.flow[7] == 12.0  # every node's trip arrives
+    assert tree.next_node[7] == -1
+    # The arterial carries the trips of its row and of the rows that join it.
+    assert tree.flow[6] > tree.flow[3] and tree.flow[6] > tree.flow[11]
+    path = cor.path_to_destination(tree, 4)
+    assert path == [4, 5, 6, 7] and tree.metres[4] == pytest.approx(300.0)
+
+
+def test_propose_corridors_picks_the_busiest_approach_and_finds_signals() -> None:
+    g = _grid()
+    tree = cor.tree_flows(g, 7)
+    picked = cor.propose_corridors(tree, count=2, length_m=300.0)
+    best = picked[0]
+    # The heaviest trip-metres among entry nodes 150-300 m away.
+    candidates = [v for v in range(12) if 150.0 <= tree.metres[v] <= 300.0]
+    top = max(candidates, key=lambda v: tree.flow[v] * tree.metres[v])
+    assert best.nodes == cor.path_to_destination(tree, top) == [5, 6, 7]  # along the arterial
+    assert best.trips == tree.flow[5] and 0 < best.share <= 1
+    assert len(picked) == 2 and picked[1].nodes != best.nodes
+    found = cor.corridor_signals(g, [4, 5, 6, 7], {5: 50, 6: 60})
+    assert [(s.signal_id, s.position_m) for s in found] == [(50, 100.0), (60, 200.0)]
+
+
+def test_evaluation_figures_are_json_safe() -> None:
+    from pingan.traffic.evaluations import _number
+
+    assert _number(1.23456) == 1.235
+    assert _number(float("nan")) is None and _number(float("inf")) is None
