@@ -1,7 +1,7 @@
 """Anti-fraud quality: text classifier, victim-risk model and mule flags, side by side.
 
 Run with ``python -m bench.antifraud.quality [--data ../shared/data/fraud] [--seed 0]
-[--folds 5]``. Prints the machine, then the tables of
+[--folds 5] [--sim-people 6000]``. Prints the machine, then the tables of
 :func:`pingan.antifraud.evaluation.render`, and writes them to
 ``bench/results/antifraud_quality.txt``.
 """
@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--sim-people", type=int, default=6000, help="Simulated subscribers for the risk transfer."
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"no fraud data at {args.data}: set --data or PINGAN_FRAUD_DATA")
@@ -37,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     text_res = evaluation.evaluate_text(args.data, seed=args.seed)
     t_text = time.perf_counter() - started
     risk_res = evaluation.evaluate_risk(args.data, seed=args.seed, folds=args.folds)
+    # Victim risk trained on the simulator's population, evaluated on Sichuan.
+    from pingan.sim.behaviour import simulate_population
+
+    source = simulate_population(args.sim_people, seed=args.seed)
+    transfer_res = evaluation.evaluate_risk_transfer(args.data, source, seed=args.seed)
     t_risk = time.perf_counter() - started - t_text
     flow_res = evaluation.evaluate_moneyflow(args.data, seed=args.seed)
     elapsed = time.perf_counter() - started
@@ -47,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         f"risk {t_risk:.0f} s)",
         "",
     ]
-    lines = header + evaluation.render(text_res, risk_res, flow_res)
+    lines = (
+        header
+        + evaluation.render(text_res, risk_res, None)
+        + evaluation.render_risk_transfer(transfer_res)
+        + evaluation.render(None, None, flow_res)
+    )
     report = "\n".join(lines)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ from pingan.core.auth.roles import (
     DISSUASION,
     OFFICER,
     PARTNER,
+    TRAFFIC,
 )
 from pingan.core.auth.schemas import ApiKeyCreate, JurisdictionCreate, UserCreate
 from pingan.core.db import Base, Database
@@ -39,7 +40,9 @@ from pingan.core.settings import Settings, get_settings
 pytestmark = pytest.mark.usefixtures("fast_hasher")
 
 PUBLIC = "public"
-STAFF = frozenset({ADMIN, COMMANDER, DISPATCHER, OFFICER, ANALYST, DISSUASION, CLERK, AUDITOR})
+STAFF = frozenset(
+    {ADMIN, COMMANDER, DISPATCHER, OFFICER, ANALYST, DISSUASION, CLERK, AUDITOR, TRAFFIC}
+)
 EVERYONE = frozenset({*STAFF, PARTNER})
 ADMIN_ONLY = frozenset({ADMIN})
 AUDIT_READERS = frozenset({AUDITOR, ADMIN})
@@ -47,6 +50,8 @@ UNIT_MANAGERS = frozenset({COMMANDER, ADMIN})
 DISPATCHERS = frozenset({DISPATCHER, COMMANDER, ADMIN})
 CALL_TAKERS = frozenset({DISPATCHER, COMMANDER, ADMIN, OFFICER})
 POSITION_REPORTERS = frozenset({DISPATCHER, OFFICER, COMMANDER, ADMIN, PARTNER})
+TRAFFIC_READERS = frozenset({TRAFFIC, COMMANDER, DISPATCHER, ANALYST, ADMIN})
+TRAFFIC_PLANNERS = frozenset({TRAFFIC, ADMIN})
 
 # (method, path template) -> roles allowed, or PUBLIC. Written by hand on purpose:
 # it must be changed, and reviewed, whenever a route or a grant changes.
@@ -149,6 +154,35 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("PUT", "/api/dispatch/triage-rules"): UNIT_MANAGERS,
     ("GET", "/api/dispatch/triage-rules/history"): STAFF,
     ("POST", "/api/dispatch/triage-rules/revert"): UNIT_MANAGERS,
+    # traffic: emergency priority (green corridors); "traffic" is the traffic engineer role
+    ("GET", "/api/traffic/priority/active"): frozenset(
+        {"traffic", COMMANDER, DISPATCHER, ANALYST, ADMIN}
+    ),
+    ("GET", "/api/traffic/priority/{corridor_id}"): frozenset(
+        {"traffic", COMMANDER, DISPATCHER, ANALYST, ADMIN}
+    ),
+    ("POST", "/api/traffic/priority/requests"): frozenset(
+        {"traffic", DISPATCHER, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/traffic/priority/{corridor_id}/cancel"): frozenset(
+        {"traffic", DISPATCHER, COMMANDER, ADMIN}
+    ),
+    # traffic: green-wave desk (read / plan / deploy)
+    ("GET", "/api/traffic/destinations"): TRAFFIC_READERS,
+    ("POST", "/api/traffic/corridors/propose"): TRAFFIC_PLANNERS,
+    ("POST", "/api/traffic/corridors"): TRAFFIC_PLANNERS,
+    ("GET", "/api/traffic/corridors"): TRAFFIC_READERS,
+    ("GET", "/api/traffic/corridors/{corridor_id}"): TRAFFIC_READERS,
+    ("POST", "/api/traffic/corridors/{corridor_id}/plans"): TRAFFIC_PLANNERS,
+    ("GET", "/api/traffic/corridors/{corridor_id}/plans"): TRAFFIC_READERS,
+    ("GET", "/api/traffic/plans/{plan_id}"): TRAFFIC_READERS,
+    ("GET", "/api/traffic/plans/{plan_id}/diagram.svg"): TRAFFIC_READERS,
+    ("GET", "/api/traffic/plans/{plan_id}/export"): TRAFFIC_READERS,
+    ("GET", "/api/traffic/plans/{plan_id}/compare"): TRAFFIC_READERS,
+    ("POST", "/api/traffic/plans/{plan_id}/deploy"): frozenset({TRAFFIC, COMMANDER, ADMIN}),
+    ("POST", "/api/traffic/evaluations"): TRAFFIC_PLANNERS,
+    ("GET", "/api/traffic/evaluations"): TRAFFIC_READERS,
+    ("GET", "/api/traffic/evaluations/{evaluation_id}"): TRAFFIC_READERS,
     # web: the live feed, the desk catalogue and the page's message catalogue
     ("GET", "/api/feed/recent"): STAFF,
     ("GET", "/api/feed/stream"): STAFF,
@@ -172,6 +206,16 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/identity/requests/{ref}/response"): PUBLIC,
     ("POST", "/api/identity/requests"): frozenset({PARTNER}),
     ("GET", "/api/identity/requests/{ref}/result"): frozenset({PARTNER}),
+    # identity: self-service issuance (OpenID4VCI); kiosk routes: kiosk keys only
+    ("POST", "/api/identity/offers"): frozenset({CLERK, ADMIN}),
+    ("GET", "/api/identity/offers/{ref}"): frozenset({CLERK, ADMIN}),
+    ("POST", "/api/identity/kiosks"): ADMIN_ONLY,
+    ("GET", "/api/identity/kiosks"): STAFF,
+    ("POST", "/api/identity/kiosks/{code}/offers"): frozenset({PARTNER}),
+    ("GET", "/api/identity/kiosks/{code}/offers/{ref}"): frozenset({PARTNER}),
+    ("POST", "/api/identity/oid4vci/token"): PUBLIC,
+    ("POST", "/api/identity/oid4vci/nonce"): PUBLIC,
+    ("POST", "/api/identity/oid4vci/credential"): PUBLIC,  # its own access token: OWN_TOKEN
     # antifraud: service layer (partner routes: API keys only)
     ("POST", "/api/antifraud/signals"): frozenset({PARTNER}),
     ("POST", "/api/antifraud/signals/file"): frozenset({PARTNER}),
@@ -201,10 +245,35 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("PUT", "/api/antifraud/sla-policy"): UNIT_MANAGERS,
     ("POST", "/api/antifraud/sweep"): UNIT_MANAGERS,
     ("GET", "/api/antifraud/dashboards"): frozenset({DISSUASION, COMMANDER, ADMIN, ANALYST}),
+    # antifraud: linkage case rooms (membership decides which rooms) and year on year
+    ("POST", "/api/antifraud/case-rooms"): frozenset({DISSUASION, COMMANDER, ADMIN}),
+    ("GET", "/api/antifraud/case-rooms"): frozenset(
+        {OFFICER, DISPATCHER, ANALYST, DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("GET", "/api/antifraud/case-rooms/{room_id}"): frozenset(
+        {OFFICER, DISPATCHER, ANALYST, DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/antifraud/case-rooms/{room_id}/members"): frozenset(
+        {OFFICER, DISPATCHER, ANALYST, DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/antifraud/case-rooms/{room_id}/entries"): frozenset(
+        {OFFICER, DISPATCHER, ANALYST, DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("POST", "/api/antifraud/case-rooms/{room_id}/close"): frozenset(
+        {OFFICER, DISPATCHER, ANALYST, DISSUASION, COMMANDER, ADMIN}
+    ),
+    ("GET", "/api/antifraud/partner/case-rooms"): frozenset({PARTNER}),
+    ("GET", "/api/antifraud/partner/case-rooms/{room_id}"): frozenset({PARTNER}),
+    ("GET", "/api/antifraud/dashboard/year-on-year"): frozenset(
+        {DISSUASION, COMMANDER, ADMIN, ANALYST}
+    ),
 }
 
 STREAMING = {("GET", "/api/feed/stream")}
 """Endless responses: only their status is read."""
+OWN_TOKEN = {("POST", "/api/identity/oid4vci/credential")}
+"""Public to the platform's roles but authorised by an OAuth access token of their own (the
+OpenID4VCI credential endpoint): every caller here lacks one, so each gets 401, never 403/5xx."""
 
 PASSWORD = "route-table-pass"
 SYSTEM = Principal.system("test")
@@ -215,6 +284,8 @@ QUERIES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/dispatch/standby-posts"): {"city_id": 1},
     ("POST", "/api/dispatch/standby-posts/plan"): {"city_id": 1},
     ("GET", "/api/dispatch/move-up"): {"city_id": 1},
+    # traffic (no city imported: allowed callers get 404)
+    ("GET", "/api/traffic/destinations"): {"city_id": 999_999},
 }
 BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
     # dispatch: event security (no city imported: allowed callers get 404)
@@ -331,6 +402,13 @@ BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
     },
     ("POST", "/api/identity/requests/{ref}/response"): lambda caller, w: {"presentation": "x"},
     ("POST", "/api/identity/requests"): lambda caller, w: {"scenario": "internet_cafe"},
+    ("POST", "/api/identity/offers"): lambda caller, w: {"name": "x"},
+    ("POST", "/api/identity/kiosks"): lambda caller, w: {
+        "code": f"rt-{caller}".lower(),
+        "name": "自助机",
+        "district": "rt-d1",
+    },
+    ("POST", "/api/identity/kiosks/{code}/offers"): lambda caller, w: {"name": "x"},
     # dispatch: CAP 1.2 public alerts (no city imported: allowed callers get 404)
     ("POST", "/api/dispatch/alerts"): lambda caller, w: {
         "city_id": 999_999,
@@ -342,8 +420,29 @@ BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
         "expires_at": "2099-01-01T00:00:00+08:00",
     },
     ("POST", "/api/dispatch/alerts/{alert_id}/update"): lambda caller, w: {"urgency": "Expected"},
+    # traffic: emergency priority (no city imported: allowed callers get 422 or 404)
+    ("POST", "/api/traffic/priority/requests"): lambda caller, w: {
+        "origin": {"lon": 24.94, "lat": 60.17},
+        "reason": "route table",
+    },
+    ("POST", "/api/traffic/priority/{corridor_id}/cancel"): lambda caller, w: {
+        "reason": "route table"
+    },
     # dispatch: move-up
     ("POST", "/api/dispatch/units/{unit_id}/standby"): lambda caller, w: {"rank": 1},
+    # traffic: green-wave desk (no city, corridor or evaluation: allowed callers get 404/422)
+    ("POST", "/api/traffic/corridors/propose"): lambda caller, w: {
+        "city_id": 999_999,
+        "lon": 24.94,
+        "lat": 60.17,
+    },
+    ("POST", "/api/traffic/corridors"): lambda caller, w: {
+        "city_id": 999_999,
+        "name": "rt",
+        "nodes": [0, 1],
+    },
+    ("POST", "/api/traffic/corridors/{corridor_id}/plans"): lambda caller, w: {},
+    ("POST", "/api/traffic/evaluations"): lambda caller, w: {"scenario": "/nowhere/x.sumocfg"},
     # dispatch: editable triage rules (an empty document: allowed callers get 422; no row: 404)
     ("PUT", "/api/dispatch/triage-rules"): lambda caller, w: {"document": {}},
     ("POST", "/api/dispatch/triage-rules/revert"): lambda caller, w: {"id": 999_999},
@@ -451,6 +550,7 @@ def test_every_route_for_every_role(app: FastAPI) -> None:
         "city_id": 999_999,  # no city imported: allowed callers pass the gate and get 404
         "unit_id": 999_999,
         "incident_id": 999_999,
+        "corridor_id": 999_999,  # traffic: emergency priority
         "transfer_id": 999_999,  # dispatch: linkage
         "case_id": 999_999,  # dispatch: follow-ups
         "visit_id": 999_999,
@@ -459,8 +559,12 @@ def test_every_route_for_every_role(app: FastAPI) -> None:
         "credential_id": 999_999,  # identity
         "warning_id": 999_999,  # antifraud
         "stop_payment_id": 999_999,
+        "room_id": 999_999,  # antifraud: case rooms
         "list_id": 999_999,
         "ref": "no-such-request",
+        "code": "no-such-kiosk",  # identity: kiosks
+        "plan_id": 999_999,  # traffic: green-wave plans
+        "evaluation_id": 999_999,
         "lang": "en",
     }
     failures: list[str] = []
@@ -493,6 +597,10 @@ def test_every_route_for_every_role(app: FastAPI) -> None:
                         status = response.status_code
                 else:
                     status = client.request(method, path, **kwargs).status_code
+                if (method, template) in OWN_TOKEN:
+                    if status != 401:
+                        failures.append(f"{method} {template} as {caller}: {status}, expected 401")
+                    continue
                 if allowed == PUBLIC:
                     expected_ok = True
                 elif not roles:

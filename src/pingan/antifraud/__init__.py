@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pingan.core.auth.roles import ADMIN, ANALYST, COMMANDER, DISSUASION, PARTNER
-from pingan.core.module import Job, Module, Panel
+from pingan.core.auth.roles import (
+    ADMIN,
+    ANALYST,
+    COMMANDER,
+    DISPATCHER,
+    DISSUASION,
+    OFFICER,
+    PARTNER,
+)
+from pingan.core.module import Job, Module, Panel, Subscription
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "antifraud.read": frozenset({DISSUASION, COMMANDER, ADMIN, ANALYST}),
@@ -25,12 +33,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Partner systems: signals (operators, banks, platforms) and banks' answers.
     "antifraud.signals": frozenset({PARTNER}),
     "antifraud.bank": frozenset({PARTNER}),
+    # Linkage case rooms: the units that work a case (刑侦 and 派出所 officers, 情指
+    # dispatchers and analysts, dissuasion, command); membership decides which rooms.
+    "antifraud.caseroom": frozenset({OFFICER, DISPATCHER, ANALYST, DISSUASION, COMMANDER, ADMIN}),
+    "antifraud.caseroom.open": frozenset({DISSUASION, COMMANDER, ADMIN}),
+    # Banks read the rooms they were invited to.
+    "antifraud.caseroom.partner": frozenset({PARTNER}),
 }
 
 
 def module() -> Module:
     """The anti-fraud desk as the platform assembles it."""
     from pingan.antifraud import (
+        caseroom,
         models,  # noqa: F401  (registers the tables)
         service,
     )
@@ -46,6 +61,18 @@ def module() -> Module:
         static_dir=here / "static",
         locales_dir=here / "locales",
         permissions=PERMISSIONS,
+        subscriptions=[
+            # A warning's visit requests, missed deadlines and hold changes → its open
+            # case rooms' timelines (with the event's own time).
+            Subscription(
+                pattern=subject,
+                # JetStream durable names may not contain dots.
+                durable="antifraud-caseroom-"
+                + subject.removeprefix("antifraud.").replace(".", "-"),
+                handler=caseroom.on_warning_event,
+            )
+            for subject in caseroom.CAPTURED_SUBJECTS
+        ],
         jobs=[
             # Missed step deadlines → supervisor; lapsed 48-hour holds → expired.
             Job(

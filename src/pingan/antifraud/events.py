@@ -85,3 +85,46 @@ class StopPaymentChanged(Event):
     bank: str
     status: str
     renewals: int = 0
+
+
+class CaseRoomOpened(Event):
+    """A linkage case room was opened for an urgent warning."""
+
+    subject: ClassVar[str] = "antifraud.caseroom.opened"
+
+    room_id: int
+    warning_id: int
+
+
+class CaseRoomMemberAdded(Event):
+    """A unit (a user or a bank) joined a case room."""
+
+    subject: ClassVar[str] = "antifraud.caseroom.member_added"
+
+    room_id: int
+    warning_id: int
+    unit: str
+    role: str
+
+
+class CaseRoomEntryPosted(Event):
+    """A timeline entry was added to a case room (the text stays in the room)."""
+
+    subject: ClassVar[str] = "antifraud.caseroom.entry_posted"
+
+    room_id: int
+    warning_id: int
+    entry_id: int
+    kind: str
+    unit: str = ""
+
+
+class CaseRoomClosed(Event):
+    """A case room was closed with its outcome."""
+
+    subject: ClassVar[str] = "antifraud.caseroom.closed"
+
+    room_id: int
+    warning_id: int
+    outcome: str
+    intercepted: float

@@ -95,7 +95,9 @@ class Signal(Base):
     __table_args__ = (UniqueConstraint("partner", "partner_signal_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    partner: Mapped[str] = mapped_column(String(200), index=True)
+    partner: Mapped[str] = mapped_column(String(200))
+    """No index of its own: the unique (partner, partner_signal_id) index serves both (a
+    partner-only index invited PostgreSQL to read all of a partner's reports per lookup)."""
     partner_signal_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -198,3 +200,95 @@ class SlaPolicy(Base):
     steps: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+# ---------------------------------------------------------------------------- case rooms
+
+CASE_ROOM_UNITS: Final = (
+    "dissuasion",
+    "criminal_investigation",
+    "intelligence_command",
+    "police_station",
+    "bank",
+    "other",
+)
+"""The units a linkage case room gathers: 预警劝阻专班, 刑侦, 情指, 派出所, the banks."""
+CASE_ROOM_ROLES: Final = ("commander", "member")
+CASE_ENTRY_KINDS: Final = (
+    "note",
+    "call_made",
+    "account_frozen",
+    "suspect_located",
+    "funds_traced",
+    "action",
+)
+"""What a member posts; the room itself adds ``opened``, ``member_added``, ``closed`` and
+the warning's ``visit_requested``, ``sla_escalated``, ``stop_payment_changed``."""
+CASE_OUTCOMES: Final = ("intercepted", "partly_intercepted", "lost", "no_fraud", "suspect_caught")
+
+
+class CaseRoom(Base):
+    """A linkage case room (合成作战室) gathering the units working one urgent warning."""
+
+    __tablename__ = "antifraud_case_rooms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warning_id: Mapped[int] = mapped_column(
+        ForeignKey("antifraud_warnings.id", ondelete="CASCADE"), index=True
+    )
+    jurisdiction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jurisdictions.id"), default=None, index=True
+    )
+    """The warning's jurisdiction: who may be invited and who supervises."""
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    """``open`` or ``closed``."""
+    opened_by: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    closed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    outcome: Mapped[str | None] = mapped_column(String(20), default=None)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseRoomMember(Base):
+    """A member of a case room: a signed-in user of a unit, or a bank (partner code)."""
+
+    __tablename__ = "antifraud_case_room_members"
+    __table_args__ = (
+        UniqueConstraint("room_id", "username", name="uq_antifraud_case_room_members_user"),
+        UniqueConstraint("room_id", "partner", name="uq_antifraud_case_room_members_partner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("antifraud_case_rooms.id", ondelete="CASCADE"), index=True
+    )
+    username: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    partner: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    """A bank's partner code: the bank reads the room through its partner API key."""
+    unit: Mapped[str] = mapped_column(String(30))
+    unit_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by: Mapped[str] = mapped_column(String(200))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseRoomEntry(Base):
+    """One timeline entry of a case room: a member's note or action, or a room fact."""
+
+    __tablename__ = "antifraud_case_room_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("antifraud_case_rooms.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    source: Mapped[str] = mapped_column(String(10))
+    """``member`` (posted), ``room`` (opened, invited, closed) or ``warning`` (an event of
+    the warning captured from the bus while the room was open)."""
+    author: Mapped[str] = mapped_column(String(200), default="")
+    unit: Mapped[str] = mapped_column(String(30), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

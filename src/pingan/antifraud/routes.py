@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import service
@@ -92,14 +92,17 @@ def push_signals(batch: SignalBatch, who: SignalSender, db: DbSession, ctx: Plat
     person's own report, risk scores). Idempotent by (partner, id); one malformed item
     refuses the batch with a 422 naming ``signals[i].<field>``, nothing written."""
     partner = service.partner_code(db=db, principal=who) or who.username
-    return service.ingest_signals(
+    result = service.ingest_signals(
         db=db,
         partner=partner,
         items=batch.signals,
         secret=ctx.settings.auth.secret_key,
         actor=who,
         default_jurisdiction_id=service.partner_jurisdiction(db=db, principal=who),
+        text_model=lambda: service.text_model(ctx.settings.data_dir),
     )
+    # Serialised here: the answer holds typed values only (no second validation pass).
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.post(
@@ -134,6 +137,7 @@ async def push_signal_file(
         secret=ctx.settings.auth.secret_key,
         actor=who,
         default_jurisdiction_id=service.partner_jurisdiction(db=db, principal=who),
+        text_model=lambda: service.text_model(ctx.settings.data_dir),
     )
 
 
@@ -324,3 +328,9 @@ def dashboards(who: DashboardReader, db: DbSession, since: datetime | None = Non
     """Warnings per day by level and typology, time to first contact, dissuasion success
     rate and money intercepted (default: the last 30 days)."""
     return service.dashboards(db=db, principal=who, since=since)
+
+
+# Linkage case rooms (合成作战室) and the year-on-year dashboard: their own module.
+from pingan.antifraud.caseroom_routes import router as caseroom_router  # noqa: E402
+
+router.include_router(caseroom_router)

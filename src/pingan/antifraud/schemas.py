@@ -57,11 +57,19 @@ class CallSignal(_SignalBase):
 
 
 class SmsSignal(_SignalBase):
-    """An operator or platform: an SMS / chat message with fraud content."""
+    """An operator or platform: an SMS / chat message with fraud content.
+
+    Either the partner's own verdict (``fraud_type`` + ``probability``) or only the raw
+    ``text``: the platform's fraud-text model then classifies it (type, probability and
+    the phrases that weighed most)."""
 
     kind: Literal["sms"]
-    fraud_type: FraudType
-    probability: float = Field(ge=0, le=1)
+    fraud_type: FraudType | None = Field(
+        default=None, description="The partner's classification; leave out to have the text scored."
+    )
+    probability: float | None = Field(
+        default=None, ge=0, le=1, description="Required with fraud_type."
+    )
     text: str | None = Field(default=None, max_length=2000)
 
 

@@ -33,17 +33,20 @@ import hmac
 import io
 import json
 import statistics
+import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple, cast
 
+import numpy as np
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import (
     ARRAY,
+    Integer,
     Select,
     String,
     Table,
@@ -58,6 +61,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.events import (
@@ -88,6 +92,7 @@ from pingan.antifraud.schemas import (
     ContactRead,
     Dashboard,
     DayCount,
+    Level,
     SignalIn,
     SignalResult,
     SlaPolicyBody,
@@ -102,12 +107,20 @@ from pingan.antifraud.schemas import (
     WarningClose,
     WarningRead,
 )
+from pingan.antifraud.text import (
+    NORMAL,
+    TextModel,
+    TextPrediction,
+    latest_model_path,
+    type_label,
+)
 from pingan.antifraud.typology import LEVELS, TypologyScorer, load_config
 from pingan.core import audit, clock
 from pingan.core.auth.deps import scope_to_jurisdictions
 from pingan.core.auth.models import ApiKey, Jurisdiction
 from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
+from pingan.core.i18n import translate
 from pingan.core.module import Context
 from pingan.core.outbox import record
 from pingan.core.privacy import mask_bank_card, mask_mobile, mask_text, normalise_mobile
@@ -125,7 +138,7 @@ RANK: Final = {level: i for i, level in enumerate(LEVELS)}
 QueueScope = Literal["mine", "team", "all"]
 StatusFilter = Literal["open", "closed", "all"]
 
-_SIGNAL: Final = TypeAdapter[Any](SignalIn)
+_SIGNALS: Final = TypeAdapter[list[Any]](list[SignalIn])
 _KINDS: Final = frozenset({"call", "sms", "app", "transfer", "report", "risk"})
 
 
@@ -158,20 +171,115 @@ def _field(index: int, loc: Sequence[int | str]) -> str:
 
 
 def parse_signals(items: Sequence[Any]) -> list[Any]:
-    """Each item as its typed signal; the first bad one raises 422 naming index and field."""
-    parsed: list[Any] = []
-    for i, raw in enumerate(items):
-        try:
-            parsed.append(_SIGNAL.validate_python(raw))
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            raise ValidationFailed(
-                "antifraud.error.signal_invalid",
-                field=_field(i, error["loc"]),
-                index=i,
-                reason=error["msg"],
-            ) from None
+    """Each item as its typed signal; the first bad one raises 422 naming index and field.
+
+    The whole list is validated in one call (pydantic-core walks it natively); of the
+    errors, the one of the lowest index is reported, as an item-by-item pass would."""
+    try:
+        parsed: list[Any] = _SIGNALS.validate_python(list(items))
+    except ValidationError as exc:
+        errors = [e for e in exc.errors() if e["loc"] and isinstance(e["loc"][0], int)]
+        error = min(errors, key=lambda e: int(e["loc"][0])) if errors else exc.errors()[0]
+        i = int(error["loc"][0]) if errors else 0
+        raise ValidationFailed(
+            "antifraud.error.signal_invalid",
+            field=_field(i, error["loc"][1:] if errors else error["loc"]),
+            index=i,
+            reason=error["msg"],
+        ) from None
+    for i, item in enumerate(parsed):
+        if item.kind == "sms":
+            if item.fraud_type is not None and item.probability is None:
+                raise ValidationFailed(
+                    "antifraud.error.signal_invalid",
+                    field=f"signals[{i}].probability",
+                    index=i,
+                    reason="Field required",
+                )
+            if item.fraud_type is None and not (item.text or "").strip():
+                raise ValidationFailed(
+                    "antifraud.error.text_required", field=f"signals[{i}].text", index=i
+                )
     return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class TextVerdict:
+    """The fraud-text model's verdict on a raw SMS: type (``normal`` or a fraud type),
+    fraud probability (1 − P(normal)), the phrases that weighed most, the model version."""
+
+    type: str
+    probability: float
+    keywords: tuple[str, ...]
+    model: str
+
+    def as_payload(self) -> dict[str, Any]:
+        """What the stored report keeps of the verdict."""
+        return {
+            "type": self.type,
+            "probability": round(self.probability, 4),
+            "keywords": list(self.keywords),
+            "model": self.model,
+        }
+
+
+TEXT_KEYWORDS: Final = 3
+"""Phrases named in a warning's reason for a classified SMS."""
+
+_text_models: dict[Path, tuple[float, TextModel]] = {}
+_text_models_lock = threading.Lock()
+
+
+def text_model(data_dir: Path) -> TextModel | None:
+    """The newest fraud-text model under ``<data_dir>/models/antifraud`` (loaded once per
+    file and kept), or None when none is installed."""
+    path = latest_model_path(Path(data_dir) / "models" / "antifraud")
+    if path is None:
+        return None
+    mtime = path.stat().st_mtime
+    cached = _text_models.get(path)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    with _text_models_lock:
+        cached = _text_models.get(path)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, TextModel.load(path))
+            _text_models[path] = cached
+    return cached[1]
+
+
+def _keywords(prediction: TextPrediction) -> tuple[str, ...]:
+    """The prediction's strongest phrases: jieba words first, then character n-grams, each
+    at least two characters and not a placeholder, none inside one already named."""
+    out: list[str] = []
+    ordered = sorted(prediction.reasons, key=lambda r: (r.kind != "word", -r.contribution))
+    for reason in ordered:
+        phrase = reason.feature.strip()
+        if len(phrase) < 2 or "#" in phrase or "@" in phrase:
+            continue
+        if any(phrase in kept or kept in phrase for kept in out):
+            continue
+        out.append(phrase)
+        if len(out) == TEXT_KEYWORDS:
+            break
+    return tuple(out)
+
+
+def classify_texts(model: TextModel, texts: Sequence[str]) -> list[TextVerdict]:
+    """The model's verdict on each raw text, in one vectorised pass (features, logits and
+    the decision rule over the whole batch; reasons only for the texts called fraud)."""
+    if not texts:
+        return []
+    version = str(model.metadata.get("version", ""))
+    return [
+        TextVerdict(
+            type=p.label,
+            probability=p.fraud_probability,
+            keywords=_keywords(p),
+            model=version,
+        )
+        for p in model.predict(list(texts), top_k=12, explain_normal=False)
+    ]
 
 
 def parse_signal_file(data: bytes, content_type: str) -> list[dict[str, Any]]:
@@ -206,8 +314,11 @@ def parse_signal_file(data: bytes, content_type: str) -> list[dict[str, Any]]:
     return items
 
 
-def apply_signal(signals: dict[str, float], item: Any) -> dict[str, float]:
-    """A person's typology signals after one report (a new dict)."""
+def apply_signal(
+    signals: dict[str, float], item: Any, verdict: TextVerdict | None = None
+) -> dict[str, float]:
+    """A person's typology signals after one report (a new dict); ``verdict`` is the text
+    model's on a raw SMS (a fraud type feeds ``text_<type>`` with its fraud probability)."""
     out = dict(signals)
 
     def add(name: str, value: float) -> None:
@@ -225,7 +336,10 @@ def apply_signal(signals: dict[str, float], item: Any) -> dict[str, float]:
         )
         top("longest_flagged_call_s", item.duration_s)
     elif item.kind == "sms":
-        top(f"text_{item.fraud_type}", item.probability)
+        if item.fraud_type is not None:
+            top(f"text_{item.fraud_type}", float(item.probability or 0.0))
+        elif verdict is not None and verdict.type != NORMAL:
+            top(f"text_{verdict.type}", verdict.probability)
     elif item.kind == "report":
         top(f"text_{item.fraud_type}", 1.0)
     elif item.kind == "app":
@@ -241,14 +355,16 @@ def apply_signal(signals: dict[str, float], item: Any) -> dict[str, float]:
     return out
 
 
-def stored_payload(item: Any) -> dict[str, Any]:
+def stored_payload(item: Any, verdict: TextVerdict | None = None) -> dict[str, Any]:
     """What a signal row keeps: the report without the phone number, texts and accounts
-    masked."""
+    masked, and the text model's verdict on a raw SMS (``text_model``)."""
     payload: dict[str, Any] = item.model_dump(mode="json", exclude={"id", "phone"})
     if isinstance(item, TransferSignal):
         payload["account"] = mask_bank_card(item.account)
     if payload.get("text"):
         payload["text"] = mask_text(str(payload["text"]))
+    if verdict is not None:
+        payload["text_model"] = verdict.as_payload()
     return payload
 
 
@@ -492,6 +608,13 @@ def _among(db: Session, column: Any, values: Sequence[str]) -> Any:
     return column.in_(values)
 
 
+def _among_ids(db: Session, column: Any, values: Sequence[int]) -> Any:
+    """``column IN values`` for integer ids; ``= ANY(:array)`` on PostgreSQL."""
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(Integer)))
+    return column.in_(values)
+
+
 def _insert_ignoring_conflicts(db: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (one executemany); a row whose unique key exists is skipped."""
     dialect = db.get_bind().dialect.name
@@ -503,33 +626,186 @@ def _insert_ignoring_conflicts(db: Session, model: Any, rows: list[dict[str, Any
         db.execute(insert(model), rows)
 
 
-def _insert_returning_ids(db: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` in one executemany; their new ids, in order.
+# PostgreSQL: one statement per step of a batch, whatever its size. The rows travel as one
+# JSON document (``json_to_recordset``): one parameter, encoded by the C JSON encoder and
+# parsed by the server, where an executemany binds and executes one statement per row and
+# array parameters are escaped element by element in Python.
+_PG_KNOWN_REPORTS: Final = text(
+    "SELECT s.partner_signal_id, s.id, s.victim_id, s.level, s.warning_id"
+    " FROM json_array_elements_text(CAST(:ids AS json)) AS u(sid)"
+    # LATERAL ... LIMIT 1: one probe of the (partner, id) unique index per id, never a
+    # join over all of the partner's reports. (There is no partner-only index any more:
+    # before a table's first ANALYZE the planner preferred it, smaller at the same guessed
+    # cost, and read all of the partner's reports for every id.)
+    " CROSS JOIN LATERAL (SELECT r.partner_signal_id, r.id, r.victim_id, r.level,"
+    " r.warning_id FROM antifraud_signals AS r"
+    " WHERE r.partner = :partner AND r.partner_signal_id = u.sid LIMIT 1) AS s"
+)
+_PG_INSERT_PEOPLE: Final = text(
+    "INSERT INTO antifraud_victims (key, phone, phone_masked, jurisdiction_id, signals,"
+    " score, level, typology, reasons, created_at, updated_at)"
+    " SELECT u.key, u.phone, u.masked, NULL, CAST('{}' AS json), 0, 'low', '',"
+    " CAST('{}' AS json), :now, :now"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS u(key text, phone text, masked text)"
+    " ON CONFLICT (key) DO NOTHING"
+)
+_PG_UPDATE_PEOPLE: Final = text(
+    "UPDATE antifraud_victims AS v SET jurisdiction_id = u.jurisdiction_id, lon = u.lon,"
+    " lat = u.lat, signals = u.signals, score = u.score, level = u.level,"
+    " typology = u.typology, reasons = u.reasons, updated_at = :now"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS u(id integer, jurisdiction_id integer,"
+    " lon double precision, lat double precision, signals json, score double precision,"
+    " level text, typology text, reasons json)"
+    " WHERE v.id = u.id"
+)
+_PG_INSERT_REPORTS: Final = text(
+    "INSERT INTO antifraud_signals (partner, partner_signal_id, kind, payload, received_at,"
+    " victim_id, level, warning_id)"
+    " SELECT :partner, u.sid, u.kind, u.payload, :now, u.victim_id, u.level, u.warning_id"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS u(sid text, kind text, payload json,"
+    " victim_id integer, level text, warning_id integer)"
+    " ON CONFLICT (partner, partner_signal_id) DO NOTHING"
+    " RETURNING id, partner_signal_id"
+)
 
-    On PostgreSQL the ids are taken from the column's sequence first and the rows sent
-    as a pipelined executemany of one short prepared statement (``INSERT … RETURNING``
-    over many rows is one long statement the driver parses anew each time)."""
-    conn = db.connection()
-    if db.get_bind().dialect.name == "postgresql":
-        ids = sorted(
-            conn.execute(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
-                    " FROM generate_series(1, :n)"
-                ),
-                {"table": table.name, "n": len(rows)},
-            ).scalars()
-        )
-        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
-        return [int(i) for i in ids]
-    returned = conn.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    ).scalars()
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _pg_insert_people(db: Session, keys: list[str], phones: list[str], now: datetime) -> None:
+    rows = [
+        {"key": k, "phone": p, "masked": mask_mobile(p)} for k, p in zip(keys, phones, strict=True)
+    ]
+    db.connection().execute(_PG_INSERT_PEOPLE, {"rows": _json(rows), "now": now})
+
+
+def _pg_update_people(db: Session, people: list[_Person], now: datetime) -> None:
+    rows = [
+        {
+            "id": p.id,
+            "jurisdiction_id": p.jurisdiction_id,
+            "lon": p.lon,
+            "lat": p.lat,
+            "signals": p.signals,
+            "score": p.score,
+            "level": p.level,
+            "typology": p.typology,
+            "reasons": p.reasons,
+        }
+        for p in people
+    ]
+    db.connection().execute(_PG_UPDATE_PEOPLE, {"rows": _json(rows), "now": now})
+
+
+def _pg_insert_reports(
+    db: Session, partner: str, rows: list[dict[str, Any]], now: datetime
+) -> list[int]:
+    """Insert the reports; their new ids, in the order of ``rows``.
+
+    Raises :class:`_Retry` when another transaction stored one of them first (it waits
+    for that transaction: committed, the report is a conflict; rolled back, ours goes
+    in)."""
+    document = _json(
+        [
+            {
+                "sid": r["partner_signal_id"],
+                "kind": r["kind"],
+                "payload": r["payload"],
+                "victim_id": r["victim_id"],
+                "level": r["level"],
+                "warning_id": r["warning_id"],
+            }
+            for r in rows
+        ]
+    )
+    returned = db.connection().execute(
+        _PG_INSERT_REPORTS, {"partner": partner, "rows": document, "now": now}
+    )
+    by_sid = {str(sid): int(row_id) for row_id, sid in returned}
+    if len(by_sid) < len(rows):
+        raise _Retry
+    return [by_sid[r["partner_signal_id"]] for r in rows]
+
+
+def _insert_returning_ids(db: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` in one executemany (SQLite); their new ids, in order."""
+    returned = (
+        db.connection()
+        .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+    )
     return [int(i) for i in returned]
 
 
 def _level_up(new: str, old: str) -> bool:
     return RANK[new] > RANK[old]
+
+
+class _Retry(Exception):
+    """A concurrent batch stored one of this batch's reports first: write again."""
+
+
+MAX_WRITE_ATTEMPTS: Final = 5
+"""Attempts at a batch's writes when concurrent batches carry the same reports."""
+
+
+def _known_reports(db: Session, partner: str, ids: Sequence[str]) -> dict[str, _Known]:
+    """The stored reports of ``partner`` among ``ids`` (only the columns an answer needs)."""
+    known: dict[str, _Known] = {}
+    if not ids:
+        return known
+    if db.get_bind().dialect.name == "postgresql":
+        for sid, row_id, victim_id, level, warning_id in db.execute(
+            _PG_KNOWN_REPORTS, {"ids": _json(list(ids)), "partner": partner}
+        ):
+            known[sid] = _Known(row_id, victim_id, level, warning_id)
+        return known
+    for chunk in _chunks(ids, db):
+        for sid, row_id, victim_id, level, warning_id in db.execute(
+            select(
+                Signal.partner_signal_id,
+                Signal.id,
+                Signal.victim_id,
+                Signal.level,
+                Signal.warning_id,
+            ).where(Signal.partner == partner, _among(db, Signal.partner_signal_id, chunk))
+        ):
+            known[sid] = _Known(row_id, victim_id, level, warning_id)
+    return known
+
+
+def _fresh_reports(parsed: Sequence[Any], known: dict[str, _Known]) -> dict[str, int]:
+    """Partner id → index of its first report in the batch, for ids not stored yet."""
+    fresh: dict[str, int] = {}
+    for i, s in enumerate(parsed):
+        if s.id not in known and s.id not in fresh:
+            fresh[s.id] = i
+    return fresh
+
+
+def _is_report_conflict(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the (partner, id) unique key of the reports."""
+    return "antifraud_signals" in str(exc.orig) or "partner_signal_id" in str(exc.orig)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A validated batch on its way to the database."""
+
+    partner: str
+    parsed: Sequence[Any]
+    phones: list[str]
+    keys: list[str]
+    by_code: dict[str, int]
+    default_jurisdiction_id: int | None
+    now: datetime
+    actor: Actor
+    known: dict[str, _Known]
+    fresh: dict[str, int]
+    verdicts: dict[int, TextVerdict]
+    existing: set[str]
+    """People known before the writes (others are inserted, ignoring conflicts)."""
 
 
 def ingest_signals(
@@ -540,21 +816,39 @@ def ingest_signals(
     secret: str,
     actor: Actor,
     default_jurisdiction_id: int | None = None,
+    text_model: TextModel | Callable[[], TextModel | None] | None = None,
 ) -> BatchResult:
     """Store a batch of partner signals, re-score the people it touches and raise or
     upgrade their warnings.
 
+    An SMS without ``fraud_type`` is classified by ``text_model`` (all of the batch's raw
+    texts in one vectorised pass): a fraud verdict feeds ``text_<type>`` with its fraud
+    probability, and a warning it contributes to names the type, the probability and the
+    phrases that weighed most. Without a model such an SMS is a 422 on
+    ``signals[i].fraud_type``. ``text_model`` may be a loader, called only when the batch
+    holds a raw text.
+
     All-or-nothing on bad input: a malformed item (422 on ``signals[i].<field>``), an
     unknown jurisdiction code (422 on ``signals[i].jurisdiction``) or a new person with
     no place at all (422 on ``signals[i].jurisdiction``) refuses the batch unwritten.
-    A report whose ``(partner, id)`` is known — from an earlier batch or earlier in this
-    one — is a duplicate: its result is the first one's, nothing is added.
+    A report whose ``(partner, id)`` is known — from an earlier batch, earlier in this
+    one, or a concurrent batch that committed it first — is a duplicate: its result is the
+    first one's, nothing is added.
 
     Writes are set-based (a fixed handful of statements per batch, whatever its size):
     new people inserted ignoring conflicts, the batch's people read locked in key order,
-    scored in one vectorised call, updated in one executemany and the reports inserted in
-    one; warnings, their audit records and events stay one per warning. Concurrent
+    scored in one vectorised call, updated in one statement and the reports inserted in
+    one (PostgreSQL: the rows as one JSON document; SQLite: executemany); warnings stay
+    one per warning, and their audit records and events are written last. Concurrent
     batches about the same person therefore neither fail on its key nor lose signals.
+
+    Concurrent batches carrying the same ``(partner, id)``: on SQLite writers are
+    serialised (the write lock is taken, then the stored reports are read again); on
+    PostgreSQL the writes run in a savepoint, the reports' insert skips a conflicting
+    ``(partner, id)`` (waiting for the transaction that wrote it), and a skipped report
+    rolls the savepoint back: the stored reports are read again and the writes redone —
+    the report then answers ``duplicate`` with the first one's result, as when resent
+    later. A unique violation on the reports (not expected) is handled the same way.
     """
     parsed = parse_signals(items)
     now = clock.now()
@@ -572,27 +866,13 @@ def ingest_signals(
                 field=f"signals[{i}].jurisdiction",
                 code=s.jurisdiction,
             )
-    # Known reports of this partner (idempotency): only the columns an answer needs.
-    known: dict[str, _Known] = {}
-    ids = [s.id for s in parsed]
-    for chunk in _chunks(ids, db):
-        for sid, row_id, victim_id, level, warning_id in db.execute(
-            select(
-                Signal.partner_signal_id,
-                Signal.id,
-                Signal.victim_id,
-                Signal.level,
-                Signal.warning_id,
-            ).where(Signal.partner == partner, _among(db, Signal.partner_signal_id, chunk))
-        ):
-            known[sid] = _Known(row_id, victim_id, level, warning_id)
+    postgres = db.get_bind().dialect.name == "postgresql"
+    # Known reports of this partner (idempotency).
+    known = _known_reports(db, partner, [s.id for s in parsed])
     # The people, by keyed hash of the number; only those with a new report matter.
     phones = [normalise_mobile(s.phone) for s in parsed]
     keys = [keyed_hash(phone, secret) for phone in phones]
-    fresh: dict[str, int] = {}  # partner id → index of its first, new report
-    for i, s in enumerate(parsed):
-        if s.id not in known and s.id not in fresh:
-            fresh[s.id] = i
+    fresh = _fresh_reports(parsed, known)
     needed = sorted({keys[i] for i in fresh.values()})
     placed: set[str] = set()
     existing: set[str] = set()
@@ -611,19 +891,127 @@ def ingest_signals(
             placed.add(keys[i])
         elif keys[i] not in placed:
             raise ValidationFailed("antifraud.error.no_place", field=f"signals[{i}].jurisdiction")
+    # Raw SMS texts: classified together, before any write.
+    raw = [i for i in fresh.values() if parsed[i].kind == "sms" and parsed[i].fraud_type is None]
+    verdicts: dict[int, TextVerdict] = {}
+    if raw:
+        if callable(text_model):
+            text_model = text_model()
+        if text_model is None:
+            raise ValidationFailed(
+                "antifraud.error.no_text_model", field=f"signals[{raw[0]}].fraud_type"
+            )
+        judged = classify_texts(text_model, [str(parsed[i].text) for i in raw])
+        verdicts = dict(zip(raw, judged, strict=True))
 
-    # Writes. New people first (a concurrent batch may create the same person: no
-    # conflict, the row is shared), then every person of the batch is read locked (in key
-    # order, so two batches cannot deadlock) and updated from the row as committed: two
-    # batches about one person never lose each other's signals.
-    if needed and db.get_bind().dialect.name == "sqlite":
+    batch = _Batch(
+        partner=partner,
+        parsed=parsed,
+        phones=phones,
+        keys=keys,
+        by_code=by_code,
+        default_jurisdiction_id=default_jurisdiction_id,
+        now=now,
+        actor=actor,
+        known=known,
+        fresh=fresh,
+        verdicts=verdicts,
+        existing=existing,
+    )
+    for attempt in range(MAX_WRITE_ATTEMPTS):
+        try:
+            if postgres:
+                with db.begin_nested():
+                    new_rows, raised, touched, pending = _write_batch(db, batch, postgres=True)
+            else:
+                new_rows, raised, touched, pending = _write_batch(db, batch, postgres=False)
+            break
+        except (_Retry, IntegrityError) as exc:
+            if isinstance(exc, IntegrityError) and not _is_report_conflict(exc):
+                raise
+            if attempt == MAX_WRITE_ATTEMPTS - 1:
+                raise
+            # Another transaction committed some of these reports: they are duplicates now.
+            batch.known.update(_known_reports(db, partner, list(batch.fresh)))
+            batch.fresh = _fresh_reports(parsed, batch.known)
+
+    # The warnings' audit records and events, last: the audit chain's lock is held from
+    # here to the commit only, and the outbox marks the outer transaction (a savepoint's
+    # release would otherwise count as the commit that wakes the relay).
+    for write in pending:
+        write()
+    known, fresh = batch.known, batch.fresh
+    results: list[SignalResult] = []
+    duplicates = 0
+    for i, s in enumerate(parsed):
+        duplicate = s.id in known or fresh[s.id] != i
+        result = known[s.id] if s.id in known else new_rows[s.id]
+        duplicates += duplicate
+        results.append(
+            # Built from typed values just read or written: no validation pass per item.
+            SignalResult.model_construct(
+                index=i,
+                id=s.id,
+                signal_id=result.signal_id,
+                status="duplicate" if duplicate else "created",
+                victim_id=result.victim_id,
+                level=cast(Level, result.level),
+                warning_id=result.warning_id,
+            )
+        )
+    if new_rows:
+        audit.record(
+            db,
+            actor=actor,
+            action=audit.CREATE,
+            entity="antifraud_signal_batch",
+            entity_id=partner,
+            detail={
+                "created": len(new_rows),
+                "duplicates": duplicates,
+                "people": touched,
+                "warnings_raised": raised,
+            },
+        )
+    return BatchResult.model_construct(
+        created=len(new_rows), duplicates=duplicates, warnings_raised=raised, results=results
+    )
+
+
+def _write_batch(
+    db: Session, batch: _Batch, *, postgres: bool
+) -> tuple[dict[str, _Known], int, int, list[Callable[[], object]]]:
+    """The batch's writes: people, scores, warnings, reports. The new reports' answers,
+    how many warnings were raised or upgraded, how many people were touched, and the
+    warnings' audit records and events still to write.
+
+    Raises :class:`_Retry` (PostgreSQL) when a concurrent transaction turns out to have
+    stored one of the batch's reports first (the reports' insert skips the conflict)."""
+    parsed, keys, now = batch.parsed, batch.keys, batch.now
+    if not batch.fresh:
+        return {}, 0, 0, []
+    if not postgres:
         # SQLite locks the database, not rows: take the write lock now (an UPDATE that
-        # matches nothing begins the write transaction) so the people read below cannot
-        # change under us before the commit.
+        # matches nothing begins the write transaction), then read the stored reports
+        # again — a concurrent batch that stored some of them has committed by now — so
+        # the people and reports read below cannot change under us before the commit.
         db.execute(text("UPDATE antifraud_victims SET id = id WHERE 0"))
-    missing = [k for k in needed if k not in existing]
-    if missing:
-        first_phone = {keys[i]: phones[i] for i in fresh.values()}
+        batch.known.update(_known_reports(db, batch.partner, list(batch.fresh)))
+        batch.fresh = _fresh_reports(parsed, batch.known)
+        if not batch.fresh:
+            return {}, 0, 0, []
+    fresh = batch.fresh
+    needed = sorted({keys[i] for i in fresh.values()})
+    # New people first (a concurrent batch may create the same person: no conflict, the
+    # row is shared), then every person of the batch is read locked (in key order, so two
+    # batches cannot deadlock) and updated from the row as committed: two batches about
+    # one person never lose each other's signals.
+    missing = [k for k in needed if k not in batch.existing]
+    if missing and postgres:
+        first_phone = {keys[i]: batch.phones[i] for i in fresh.values()}
+        _pg_insert_people(db, missing, [first_phone[k] for k in missing], now)
+    elif missing:
+        first_phone = {keys[i]: batch.phones[i] for i in fresh.values()}
         _insert_ignoring_conflicts(
             db,
             PotentialVictim,
@@ -666,131 +1054,210 @@ def ingest_signals(
                 lat=row.lat,
                 signals=dict(row.signals or {}),
             )
-    new_items: list[tuple[Any, _Person]] = []
+    new_items: list[tuple[int, _Person]] = []
     for i in fresh.values():
         s = parsed[i]
         person = people[keys[i]]
         if s.jurisdiction is not None:
-            person.jurisdiction_id = by_code[s.jurisdiction]
+            person.jurisdiction_id = batch.by_code[s.jurisdiction]
         elif person.jurisdiction_id is None:
-            person.jurisdiction_id = default_jurisdiction_id
+            person.jurisdiction_id = batch.default_jurisdiction_id
         if s.lon is not None and s.lat is not None:
             person.lon, person.lat = s.lon, s.lat
-        person.signals = apply_signal(person.signals, s)
-        new_items.append((s, person))
-    touched = list({id(p): p for _s, p in new_items}.values())
+        verdict = batch.verdicts.get(i)
+        person.signals = apply_signal(person.signals, s, verdict)
+        new_items.append((i, person))
+    touched = list({id(p): p for _i, p in new_items}.values())
+    evidence: dict[int, list[TextVerdict]] = {}
+    for i, person in new_items:
+        if i in batch.verdicts:
+            evidence.setdefault(person.id, []).append(batch.verdicts[i])
 
-    raised, open_by_victim = _rescore(db, touched, now=now, actor=actor)
-    if touched:
-        # Core executemany (one statement for the batch; the ORM's bulk path costs more).
-        victims = cast(Table, PotentialVictim.__table__)
-        columns = ("jurisdiction_id", "lon", "lat", "signals", "score", "level", "typology")
-        db.connection().execute(
-            update(victims)
-            .where(victims.c.id == bindparam("b_id"))
-            .values({c: bindparam(c) for c in (*columns, "reasons", "updated_at")}),
-            [
-                {
-                    "b_id": p.id,
-                    "jurisdiction_id": p.jurisdiction_id,
-                    "lon": p.lon,
-                    "lat": p.lat,
-                    "signals": p.signals,
-                    "score": p.score,
-                    "level": p.level,
-                    "typology": p.typology,
-                    "reasons": p.reasons,
-                    "updated_at": now,
-                }
-                for p in touched
-            ],
+    raised, open_by_victim, pending = _rescore(
+        db, touched, now=now, actor=batch.actor, evidence=evidence
+    )
+    if postgres:
+        _pg_update_people(db, touched, now)
+    else:
+        _update_people(db, touched, now)
+    values: list[dict[str, Any]] = []
+    for i, person in new_items:
+        s = parsed[i]
+        open_warning = open_by_victim.get(person.id)
+        values.append(
+            {
+                "partner": batch.partner,
+                "partner_signal_id": s.id,
+                "kind": s.kind,
+                "payload": stored_payload(s, batch.verdicts.get(i)),
+                "received_at": now,
+                "victim_id": person.id,
+                "level": person.level,
+                "warning_id": open_warning.id if open_warning is not None else None,
+            }
         )
-    new_rows: dict[str, _Known] = {}
-    if new_items:
-        values = []
-        for s, person in new_items:
-            open_warning = open_by_victim.get(person.id)
-            values.append(
-                {
-                    "partner": partner,
-                    "partner_signal_id": s.id,
-                    "kind": s.kind,
-                    "payload": stored_payload(s),
-                    "received_at": now,
-                    "victim_id": person.id,
-                    "level": person.level,
-                    "warning_id": open_warning.id if open_warning is not None else None,
-                }
-            )
+    if postgres:
+        inserted = _pg_insert_reports(db, batch.partner, values, now)
+    else:
         inserted = _insert_returning_ids(db, cast(Table, Signal.__table__), values)
-        for row_id, v in zip(inserted, values, strict=True):
-            new_rows[v["partner_signal_id"]] = _Known(
-                row_id, v["victim_id"], v["level"], v["warning_id"]
-            )
+    new_rows: dict[str, _Known] = {}
+    for row_id, v in zip(inserted, values, strict=True):
+        new_rows[v["partner_signal_id"]] = _Known(
+            row_id, v["victim_id"], v["level"], v["warning_id"]
+        )
+    return new_rows, raised, len(touched), pending
 
-    results: list[SignalResult] = []
-    duplicates = 0
-    for i, s in enumerate(parsed):
-        duplicate = s.id in known or fresh[s.id] != i
-        result = known[s.id] if s.id in known else new_rows[s.id]
-        duplicates += duplicate
-        results.append(
-            SignalResult(
-                index=i,
-                id=s.id,
-                signal_id=result.signal_id,
-                status="duplicate" if duplicate else "created",
-                victim_id=result.victim_id,
-                level=result.level,
-                warning_id=result.warning_id,
-            )
-        )
-    if new_rows:
-        audit.record(
-            db,
-            actor=actor,
-            action=audit.CREATE,
-            entity="antifraud_signal_batch",
-            entity_id=partner,
-            detail={
-                "created": len(new_rows),
-                "duplicates": duplicates,
-                "people": len(touched),
-                "warnings_raised": raised,
-            },
-        )
-    return BatchResult(
-        created=len(new_rows), duplicates=duplicates, warnings_raised=raised, results=results
+
+def _update_people(db: Session, people: list[_Person], now: datetime) -> None:
+    """Write the people back: a Core executemany (one statement for the batch)."""
+    victims = cast(Table, PotentialVictim.__table__)
+    columns = ("jurisdiction_id", "lon", "lat", "signals", "score", "level", "typology")
+    db.connection().execute(
+        update(victims)
+        .where(victims.c.id == bindparam("b_id"))
+        .values({c: bindparam(c) for c in (*columns, "reasons", "updated_at")}),
+        [
+            {
+                "b_id": p.id,
+                "jurisdiction_id": p.jurisdiction_id,
+                "lon": p.lon,
+                "lat": p.lat,
+                "signals": p.signals,
+                "score": p.score,
+                "level": p.level,
+                "typology": p.typology,
+                "reasons": p.reasons,
+                "updated_at": now,
+            }
+            for p in people
+        ],
     )
 
 
-def _rescore(
-    db: Session, people: list[_Person], *, now: datetime, actor: Actor
-) -> tuple[int, dict[int, FraudWarning]]:
-    """Score ``people`` in one call; raise or upgrade their warnings. How many were raised
-    or upgraded, and each person's open warning (by person id)."""
-    if not people:
-        return 0, {}
+class _Verdict(NamedTuple):
+    """A person's typology verdict: score, level, best typology, reasons by language."""
+
+    score: float
+    level: str
+    typology: str
+    reasons: dict[str, tuple[str, ...]]
+
+
+def _score_people(people: list[_Person]) -> list[_Verdict]:
+    """Score ``people`` in one vectorised call; reasons (zh-CN and en) only for the medium
+    and high ones (a low person has none to show)."""
     sc = scorer()
-    rows = [{k: float(v) for k, v in (p.signals or {}).items()} for p in people]
-    zh = sc.score(rows, lang="zh-CN")
-    en = sc.score(rows, lang="en")
-    policy = get_policy(db=db)
+    x = sc.matrix([{k: float(v) for k, v in (p.signals or {}).items()} for p in people])
+    scores, level, best = sc.score_matrix(x)
+    top = scores[np.arange(len(people)), best].tolist()
+    codes = [t.code for t in sc.config.typologies]
+    none: dict[str, tuple[str, ...]] = {"zh-CN": (), "en": ()}
+    out: list[_Verdict] = []
+    for i, (b, lv) in enumerate(zip(best.tolist(), level.tolist(), strict=True)):
+        reasons = {lang: sc.explain(x[i], b, lang=lang) for lang in ("zh-CN", "en")} if lv else none
+        out.append(_Verdict(float(top[i]), LEVELS[lv], codes[b], reasons))
+    return out
+
+
+def _text_reasons(
+    db: Session,
+    people: list[_Person],
+    typologies: list[str],
+    evidence: dict[int, list[TextVerdict]],
+) -> dict[int, dict[str, str]]:
+    """For each person (medium or high) whose best typology has text evidence from the
+    text model — in this batch or in their stored reports — the reason naming the type,
+    probability and key phrases of the strongest such SMS (zh-CN and en), by person id."""
+    wanted = {
+        p.id: t
+        for p, t in zip(people, typologies, strict=True)
+        if p.signals.get(f"text_{t}", 0.0) > 0.0
+    }
+    if not wanted:
+        return {}
+    best: dict[int, TextVerdict] = {}
+
+    def consider(person_id: int, verdict: TextVerdict) -> None:
+        if verdict.type != wanted[person_id]:
+            return
+        current = best.get(person_id)
+        if current is None or verdict.probability > current.probability:
+            best[person_id] = verdict
+
+    for person_id in wanted:
+        for verdict in evidence.get(person_id, ()):
+            consider(person_id, verdict)
+    ids = list(wanted)
+    for start in range(0, len(ids), 500):
+        for victim_id, payload in db.execute(
+            select(Signal.victim_id, Signal.payload).where(
+                Signal.victim_id.in_(ids[start : start + 500]), Signal.kind == "sms"
+            )
+        ):
+            judged = (payload or {}).get("text_model")
+            if isinstance(judged, dict) and judged.get("type") in wanted.values():
+                consider(
+                    int(victim_id),
+                    TextVerdict(
+                        type=str(judged["type"]),
+                        probability=float(judged.get("probability", 0.0)),
+                        keywords=tuple(str(k) for k in judged.get("keywords", ())),
+                        model=str(judged.get("model", "")),
+                    ),
+                )
+    out: dict[int, dict[str, str]] = {}
+    for person_id, verdict in best.items():
+        out[person_id] = {
+            lang: translate(
+                "antifraud.reason.text_model",
+                lang,
+                type=type_label(verdict.type, lang),
+                probability=f"{verdict.probability:.0%}",
+                keywords=("、" if lang == "zh-CN" else ", ").join(verdict.keywords) or "—",
+            )
+            for lang in ("zh-CN", "en")
+        }
+    return out
+
+
+def _rescore(
+    db: Session,
+    people: list[_Person],
+    *,
+    now: datetime,
+    actor: Actor,
+    evidence: dict[int, list[TextVerdict]] | None = None,
+) -> tuple[int, dict[int, FraudWarning], list[Callable[[], object]]]:
+    """Score ``people`` in one call; raise or upgrade their warnings. How many were raised
+    or upgraded, each person's open warning (by person id), and the audit records and
+    events of those warnings, to be written last (the audit chain's lock is then held
+    only from there to the commit, not across the batch's other writes).
+    ``evidence``: the text model's verdicts on this batch's raw SMS, by person id."""
+    pending: list[Callable[[], object]] = []
+    if not people:
+        return 0, {}, pending
+    verdicts = _score_people(people)
+    flagged = [(p, v.typology) for p, v in zip(people, verdicts, strict=True) if v.level != "low"]
+    text_reasons = _text_reasons(
+        db, [p for p, _ in flagged], [t for _, t in flagged], evidence or {}
+    )
+    policy: dict[str, dict[str, int]] | None = None
     router: _Router | None = None
     raised = 0
     created: list[tuple[FraudWarning, Team | None]] = []
     open_by_victim: dict[int, FraudWarning] = {}
-    person_ids = [p.id for p in people]
-    for start in range(0, len(person_ids), 500):
-        for w in db.scalars(
-            select(FraudWarning).where(
-                FraudWarning.victim_id.in_(person_ids[start : start + 500]),
-                FraudWarning.status.in_(OPEN_WARNING_STATUSES),
-            )
-        ):
-            open_by_victim[w.victim_id] = w
-    for person, r_zh, r_en in zip(people, zh, en, strict=True):
-        reasons = {"zh-CN": list(r_zh.reasons), "en": list(r_en.reasons)}
+    for w in db.scalars(
+        select(FraudWarning).where(
+            _among_ids(db, FraudWarning.victim_id, [p.id for p in people]),
+            FraudWarning.status.in_(OPEN_WARNING_STATUSES),
+        )
+    ):
+        open_by_victim[w.victim_id] = w
+    for person, r_zh in zip(people, verdicts, strict=True):
+        reasons = {lang: list(lines) for lang, lines in r_zh.reasons.items()}
+        if person.id in text_reasons:
+            for lang, line in text_reasons[person.id].items():
+                reasons[lang].append(line)
         person.score = r_zh.score
         person.level = r_zh.level
         person.typology = r_zh.typology
@@ -805,25 +1272,32 @@ def _rescore(
             warning.reasons = reasons
             if upgraded:
                 warning.level = r_zh.level
+                policy = policy or get_policy(db=db)
                 _start_step(warning, warning.step, now, policy)
                 raised += 1
-                audit.record(
-                    db,
-                    actor=actor,
-                    action=audit.UPDATE,
-                    entity="antifraud_warning",
-                    entity_id=warning.id,
-                    reason="upgrade",
-                    detail={"level": warning.level, "typology": warning.typology},
+                pending.append(
+                    partial(
+                        audit.record,
+                        db,
+                        actor=actor,
+                        action=audit.UPDATE,
+                        entity="antifraud_warning",
+                        entity_id=warning.id,
+                        reason="upgrade",
+                        detail={"level": warning.level, "typology": warning.typology},
+                    )
                 )
-                record(
-                    db,
-                    WarningRaised(
-                        warning_id=warning.id,
-                        level=warning.level,
-                        typology=warning.typology,
-                        upgraded=True,
-                    ),
+                pending.append(
+                    partial(
+                        record,
+                        db,
+                        WarningRaised(
+                            warning_id=warning.id,
+                            level=warning.level,
+                            typology=warning.typology,
+                            upgraded=True,
+                        ),
+                    )
                 )
             continue
         if router is None:
@@ -843,37 +1317,45 @@ def _rescore(
             created_at=now,
         )
         # Assessment and push are the machine's: done on ingest when a team was found.
+        policy = policy or get_policy(db=db)
         _start_step(warning, "dissuade" if team is not None else "push", now, policy)
         db.add(warning)
+        # One short INSERT each: a multi-row INSERT … RETURNING differs with every count
+        # and is too long for the driver's statement cache (re-parsed in Python each time).
+        db.flush()
         open_by_victim[person.id] = warning
         created.append((warning, team))
-    if created:
-        db.flush()  # one flush for the batch's new warnings
     for warning, team in created:
         raised += 1
-        audit.record(
-            db,
-            actor=actor,
-            action=audit.CREATE,
-            entity="antifraud_warning",
-            entity_id=warning.id,
-            detail={
-                "level": warning.level,
-                "typology": warning.typology,
-                "team": team.code if team is not None else None,
-                "due_at": warning.due_at.isoformat() if warning.due_at else None,
-            },
+        pending.append(
+            partial(
+                audit.record,
+                db,
+                actor=actor,
+                action=audit.CREATE,
+                entity="antifraud_warning",
+                entity_id=warning.id,
+                detail={
+                    "level": warning.level,
+                    "typology": warning.typology,
+                    "team": team.code if team is not None else None,
+                    "due_at": warning.due_at.isoformat() if warning.due_at else None,
+                },
+            )
         )
-        record(
-            db,
-            WarningRaised(
-                warning_id=warning.id,
-                level=warning.level,
-                typology=warning.typology,
-                team=team.code if team is not None else None,
-            ),
+        pending.append(
+            partial(
+                record,
+                db,
+                WarningRaised(
+                    warning_id=warning.id,
+                    level=warning.level,
+                    typology=warning.typology,
+                    team=team.code if team is not None else None,
+                ),
+            )
         )
-    return raised, open_by_victim
+    return raised, open_by_victim, pending
 
 
 # ---------------------------------------------------------------------------- warnings

@@ -252,6 +252,12 @@ class TextModel:
     metadata: dict[str, Any] = field(default_factory=dict)
     _char_vec: Any = None
     _word_vec: Any = None
+    _feature_names: list[tuple[str, str]] | None = None
+
+    def _names(self) -> list[tuple[str, str]]:
+        if self._feature_names is None:
+            self._feature_names = self.feature_names
+        return self._feature_names
 
     # vectorisers are rebuilt from the stored vocabulary and idf (no pickle)
     def _vectorisers(self) -> tuple[Any, Any]:
@@ -328,12 +334,16 @@ class TextModel:
         """Type code per text (see :meth:`label_indices`)."""
         return [self.classes[int(j)] for j in self.label_indices(self.predict_proba(texts))]
 
-    def predict(self, texts: Sequence[str], *, top_k: int = 5) -> list[TextPrediction]:
-        """Predicted type, fraud probability and the top ``top_k`` reasons for each text."""
+    def predict(
+        self, texts: Sequence[str], *, top_k: int = 5, explain_normal: bool = True
+    ) -> list[TextPrediction]:
+        """Predicted type, fraud probability and the top ``top_k`` reasons for each text
+        (one vectorised pass over all texts; with ``explain_normal=False`` only the texts
+        predicted as fraud get reasons)."""
         x = self.features(texts)
         proba = _softmax(self.decision(x))
         fraud = self.fraud_probability(proba)
-        names = self.feature_names
+        names = self._names()
         normal_idx = self.classes.index(NORMAL)
         labels = self.label_indices(proba)
         out: list[TextPrediction] = []
@@ -344,7 +354,8 @@ class TextModel:
                 ref = int(next(j for j in order if j != normal_idx))
             else:
                 ref = normal_idx
-            reasons = self._reasons(x.getrow(i), best, ref, names, top_k) if top_k else ()
+            explain = top_k and (explain_normal or best != normal_idx)
+            reasons = self._reasons(x.getrow(i), best, ref, names, top_k) if explain else ()
             out.append(
                 TextPrediction(
                     label=self.classes[best],

@@ -184,6 +184,8 @@ export async function mount(root, ctx) {
 
   async function select(id) {
     state.selected = id;
+    // The case-room box (caseroom.js) offers to open a room for the selected warning.
+    root.dispatchEvent(new CustomEvent("antifraud:select", { detail: { id } }));
     try {
       state.detail = await api(`/api/antifraud/warnings/${id}`);
     } catch (err) {
@@ -211,6 +213,12 @@ export async function mount(root, ctx) {
     renderDash();
     renderQueue();
   }
+
+  // Linkage case rooms and the year-on-year chart: their own module (static/caseroom.js).
+  const caseRooms = el("section", { class: "af-caserooms", "data-testid": "antifraud-caseroom-box" });
+  root.append(caseRooms);
+  import("/static/antifraud/caseroom.js").then((m) => m.mount(caseRooms, ctx))
+    .catch((err) => console.error("antifraud case rooms", err));
 
   await refresh();
   const tick = setInterval(renderQueue, 1000);
