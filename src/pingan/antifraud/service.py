@@ -680,21 +680,18 @@ def _pg_insert_people(db: Session, keys: list[str], phones: list[str], now: date
     db.connection().execute(_PG_INSERT_PEOPLE, {"rows": _json(rows), "now": now})
 
 
+_PERSON_COLUMNS: Final = (
+    "jurisdiction_id", "lon", "lat", "signals", "score", "level", "typology", "reasons",
+)  # fmt: skip
+"""The columns of a potential victim that a batch rewrites."""
+
+
+def _person_values(p: _Person) -> dict[str, Any]:
+    return {c: getattr(p, c) for c in _PERSON_COLUMNS}
+
+
 def _pg_update_people(db: Session, people: list[_Person], now: datetime) -> None:
-    rows = [
-        {
-            "id": p.id,
-            "jurisdiction_id": p.jurisdiction_id,
-            "lon": p.lon,
-            "lat": p.lat,
-            "signals": p.signals,
-            "score": p.score,
-            "level": p.level,
-            "typology": p.typology,
-            "reasons": p.reasons,
-        }
-        for p in people
-    ]
+    rows = [{"id": p.id, **_person_values(p)} for p in people]
     db.connection().execute(_PG_UPDATE_PEOPLE, {"rows": _json(rows), "now": now})
 
 
@@ -1111,26 +1108,11 @@ def _write_batch(
 def _update_people(db: Session, people: list[_Person], now: datetime) -> None:
     """Write the people back: a Core executemany (one statement for the batch)."""
     victims = cast(Table, PotentialVictim.__table__)
-    columns = ("jurisdiction_id", "lon", "lat", "signals", "score", "level", "typology")
     db.connection().execute(
         update(victims)
         .where(victims.c.id == bindparam("b_id"))
-        .values({c: bindparam(c) for c in (*columns, "reasons", "updated_at")}),
-        [
-            {
-                "b_id": p.id,
-                "jurisdiction_id": p.jurisdiction_id,
-                "lon": p.lon,
-                "lat": p.lat,
-                "signals": p.signals,
-                "score": p.score,
-                "level": p.level,
-                "typology": p.typology,
-                "reasons": p.reasons,
-                "updated_at": now,
-            }
-            for p in people
-        ],
+        .values({c: bindparam(c) for c in (*_PERSON_COLUMNS, "updated_at")}),
+        [{"b_id": p.id, **_person_values(p), "updated_at": now} for p in people],
     )
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -313,3 +313,57 @@ def solve_maxband(
         band_in_start_s=in_start,
         signals=list(signals),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BandAttempt:
+    """One way of asking MAXBAND for a band, tried in order until one is feasible."""
+
+    speed_range: tuple[float, float]
+    one_way: bool = False
+    no_queue: bool = False
+    """Drop the queue-clearance times (``queue_s``) — greens too short to hold them."""
+
+    def signals(self, signals: Sequence[Signal]) -> list[Signal]:
+        """The signals as this attempt poses them."""
+        if not self.no_queue:
+            return list(signals)
+        return [replace(s, queue_s=0.0, queue_inbound_s=0.0) for s in signals]
+
+    def solve(
+        self,
+        signals: Sequence[Signal],
+        *,
+        cycle_range: tuple[float, float],
+        relative_offsets: Sequence[tuple[int, int, float]] = (),
+    ) -> BandPlan:
+        """MAXBAND for this attempt (``traffic.error.infeasible`` when there is no band)."""
+        return solve_maxband(
+            self.signals(signals),
+            cycle_range=cycle_range,
+            speed_range=self.speed_range,
+            one_way=self.one_way,
+            relative_offsets=relative_offsets,
+        )
+
+
+def first_feasible(
+    signals: Sequence[Signal],
+    attempts: Sequence[BandAttempt],
+    *,
+    cycle_range: tuple[float, float],
+    relative_offsets: Sequence[tuple[int, int, float]] = (),
+) -> tuple[BandPlan, BandAttempt] | None:
+    """The band of the first feasible attempt and that attempt; None when none is feasible.
+    Errors other than infeasibility (bad input) are raised."""
+    for attempt in attempts:
+        try:
+            plan = attempt.solve(
+                signals, cycle_range=cycle_range, relative_offsets=relative_offsets
+            )
+        except ValidationFailed as exc:
+            if exc.key != "traffic.error.infeasible":
+                raise
+            continue
+        return plan, attempt
+    return None

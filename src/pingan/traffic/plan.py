@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pingan.core.errors import ValidationFailed
-from pingan.traffic.maxband import BandPlan, Signal, solve_maxband
+from pingan.traffic.maxband import BandAttempt, BandPlan, Signal, first_feasible
 from pingan.traffic.sumo import CorridorSignal, Program, ProgramPhase, corridor_signals
 from pingan.traffic.webster import Phase, coordinated_plan, webster_plan
 
@@ -239,41 +239,18 @@ def design_green_wave(
     first, _ = band_signals(rng[0])
     # Two-way band; if the greens are too short for one, a wider speed range without queue
     # clearance; else a one-way band for the outbound direction.
-    attempts: list[dict[str, Any]] = [
-        {"speed_range": speeds},
-        {"speed_range": (limit * 0.5, limit * 1.0), "no_queue": True},
-        {"speed_range": speeds, "one_way": True},
+    attempts = [
+        BandAttempt(speeds),
+        BandAttempt((limit * 0.5, limit * 1.0), no_queue=True),
+        BandAttempt(speeds, one_way=True),
     ]
-    for attempt in attempts:
-        sigs = (
-            [replace(x, queue_s=0.0, queue_inbound_s=0.0) for x in first]
-            if attempt.get("no_queue")
-            else first
-        )
-        try:
-            trial = solve_maxband(
-                sigs,
-                cycle_range=rng,
-                speed_range=attempt["speed_range"],
-                one_way=bool(attempt.get("one_way")),
-            )
-        except ValidationFailed as exc:
-            if exc.key != "traffic.error.infeasible":
-                raise
-            continue
-        break
-    else:  # pragma: no cover - the one-way band is always feasible
+    found = first_feasible(first, attempts, cycle_range=rng)
+    if found is None:  # pragma: no cover - the one-way band is always feasible
         raise ValidationFailed("traffic.error.infeasible", field="corridor")
+    trial, attempt = found
     cycle = math.ceil(trial.cycle_s * 10 - 1e-6) / 10
     final_signals, retimed = band_signals(cycle)
-    if attempt.get("no_queue"):
-        final_signals = [replace(x, queue_s=0.0, queue_inbound_s=0.0) for x in final_signals]
-    band = solve_maxband(
-        final_signals,
-        cycle_range=(cycle, cycle),
-        speed_range=attempt["speed_range"],
-        one_way=bool(attempt.get("one_way")),
-    )
+    band = attempt.solve(final_signals, cycle_range=(cycle, cycle))
     for i, sig in enumerate(signals):
         prog = retimed[sig.tls_id]
         start, _len = prog.green_block(sig.links_out)

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final
 
 from pingan.core.errors import ValidationFailed
-from pingan.traffic.maxband import BandPlan, Signal, solve_maxband
+from pingan.traffic.maxband import BandAttempt, BandPlan, Signal, first_feasible
 from pingan.traffic.sumo import Program, ProgramPhase, programs_xml
 from pingan.traffic.webster import Phase, coordinated_plan, webster_plan
 
@@ -334,34 +334,13 @@ def design_period(
         for j in held_at[1:]:
             start_j, _ = held[signals[j].signal_id].timing.through_green()
             relative.append((a, j, ((start_j - start_a) / fixed_cycle) % 1.0))
-    attempts: list[dict[str, Any]] = [
-        {"speed_range": speed_range},
-        {"speed_range": speed_range, "no_queue": True},
-        {"speed_range": speed_range, "one_way": True, "no_queue": True},
+    attempts = [
+        BandAttempt(speed_range),
+        BandAttempt(speed_range, no_queue=True),
+        BandAttempt(speed_range, one_way=True, no_queue=True),
     ]
-    chosen: dict[str, Any] = attempts[-1]
-    trial: BandPlan | None = None
-    for attempt in attempts:
-        sigs = (
-            [replace(x, queue_s=0.0, queue_inbound_s=0.0) for x in first]
-            if attempt.get("no_queue")
-            else first
-        )
-        try:
-            trial = solve_maxband(
-                sigs,
-                cycle_range=(lo, hi),
-                speed_range=attempt["speed_range"],
-                one_way=bool(attempt.get("one_way")),
-                relative_offsets=relative,
-            )
-        except ValidationFailed as exc:
-            if exc.key != "traffic.error.infeasible":
-                raise
-            continue
-        chosen = attempt
-        break
-    if trial is None and relative:
+    found = first_feasible(first, attempts, cycle_range=(lo, hi), relative_offsets=relative)
+    if found is None and relative:
         # No speed in the range links the held offsets: name the second held signal.
         j = held_at[1]
         raise ValidationFailed(
@@ -371,19 +350,12 @@ def design_period(
             corridor=held[signals[j].signal_id].corridor_id,
             gap="—",
         )
-    if trial is None:
+    if found is None:
         raise ValidationFailed("traffic.error.infeasible", field="signals")
+    trial, chosen = found
     cycle = fixed_cycle if fixed_cycle is not None else math.ceil(trial.cycle_s * 10 - 1e-6) / 10
     final, timings = timings_at(cycle)
-    if chosen.get("no_queue"):
-        final = [replace(x, queue_s=0.0, queue_inbound_s=0.0) for x in final]
-    band = solve_maxband(
-        final,
-        cycle_range=(cycle, cycle),
-        speed_range=chosen["speed_range"],
-        one_way=bool(chosen.get("one_way")),
-        relative_offsets=relative,
-    )
+    band = chosen.solve(final, cycle_range=(cycle, cycle), relative_offsets=relative)
     # Place the corridor on the common clock: a held signal's through green fixes the shift.
     shift = 0.0
     held_report: list[dict[str, Any]] = []
@@ -428,7 +400,7 @@ def design_period(
         band=band,
         timings=final_timings,
         webster_cycle_s=critical,
-        one_way=bool(chosen.get("one_way")),
+        one_way=chosen.one_way,
         held=held_report,
     )
 
