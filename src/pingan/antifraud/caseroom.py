@@ -180,17 +180,28 @@ def room_brief(*, db: Session, room: CaseRoom) -> CaseRoomBrief:
     )
 
 
+def _from_warning(
+    at: datetime,
+    kind: str,
+    detail: dict[str, Any],
+    *,
+    author: str = "",
+    unit: str = "",
+    text: str = "",
+) -> TimelineItem:
+    """A timeline item made from the warning's own records (not a member's entry)."""
+    return TimelineItem(
+        at=at, kind=kind, source="warning", author=author, unit=unit, text=text, detail=detail
+    )
+
+
 def _warning_items(db: Session, room: CaseRoom, warning: FraudWarning) -> list[TimelineItem]:
     """The warning's own records as timeline lines (see the module docstring)."""
     items = [
-        TimelineItem(
-            at=warning.created_at,
-            kind="warning_raised",
-            source="warning",
-            author="",
-            unit="",
-            text="",
-            detail={"level": warning.level, "typology": warning.typology},
+        _from_warning(
+            warning.created_at,
+            "warning_raised",
+            {"level": warning.level, "typology": warning.typology},
         )
     ]
     for c in db.scalars(
@@ -199,87 +210,69 @@ def _warning_items(db: Session, room: CaseRoom, warning: FraudWarning) -> list[T
         .order_by(ContactAttempt.at, ContactAttempt.id)
     ):
         items.append(
-            TimelineItem(
-                at=c.at,
-                kind="contact",
-                source="warning",
+            _from_warning(
+                c.at,
+                "contact",
+                {"channel": c.channel, "outcome": c.outcome, "contact_id": c.id},
                 author=c.actor,
                 unit="dissuasion",
                 text=mask_text(c.note),
-                detail={"channel": c.channel, "outcome": c.outcome, "contact_id": c.id},
             )
         )
     for sp in db.scalars(
         select(StopPayment).where(StopPayment.warning_id == warning.id).order_by(StopPayment.id)
     ):
         items.append(
-            TimelineItem(
-                at=sp.requested_at,
-                kind="stop_payment_requested",
-                source="warning",
-                author=sp.actor,
-                unit="",
-                text="",
-                detail={
+            _from_warning(
+                sp.requested_at,
+                "stop_payment_requested",
+                {
                     "stop_payment_id": sp.id,
                     "bank": sp.bank,
                     "account": sp.account_masked,
                     "amount": sp.amount,
                 },
+                author=sp.actor,
             )
         )
         if sp.answered_at is not None and sp.answered_at < room.opened_at:
             items.append(
-                TimelineItem(
-                    at=sp.answered_at,
-                    kind="stop_payment_changed",
-                    source="warning",
-                    author=sp.bank,
-                    unit="bank",
-                    text="",
-                    detail={
+                _from_warning(
+                    sp.answered_at,
+                    "stop_payment_changed",
+                    {
                         "stop_payment_id": sp.id,
                         "bank": sp.bank,
                         "status": sp.status,
                         "renewals": sp.renewals,
                         "amount": sp.amount,
                     },
+                    author=sp.bank,
+                    unit="bank",
                 )
             )
     if warning.escalated_at is not None and warning.escalated_at < room.opened_at:
         items.append(
-            TimelineItem(
-                at=warning.escalated_at,
-                kind="sla_escalated",
-                source="warning",
-                author="",
-                unit="",
-                text="",
-                detail={"step": warning.step, "level": warning.level},
+            _from_warning(
+                warning.escalated_at,
+                "sla_escalated",
+                {"step": warning.step, "level": warning.level},
             )
         )
     if warning.status == "visit" and warning.step_started_at < room.opened_at:
         items.append(
-            TimelineItem(
-                at=warning.step_started_at,
-                kind="visit_requested",
-                source="warning",
-                author="",
-                unit="",
-                text="",
-                detail={"level": warning.level},
+            _from_warning(
+                warning.step_started_at,
+                "visit_requested",
+                {"level": warning.level},
             )
         )
     if warning.closed_at is not None:
         items.append(
-            TimelineItem(
-                at=warning.closed_at,
-                kind="warning_closed",
-                source="warning",
-                author="",
-                unit="",
-                text="",
-                detail={"outcome": warning.outcome},
+            _from_warning(
+                warning.closed_at,
+                "warning_closed",
+                {"outcome": warning.outcome},
             )
         )
     return items
