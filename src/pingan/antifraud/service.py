@@ -1257,29 +1257,14 @@ def _rescore(
                 policy = policy or get_policy(db=db)
                 _start_step(warning, warning.step, now, policy)
                 raised += 1
-                pending.append(
-                    partial(
-                        audit.record,
-                        db,
-                        actor=actor,
-                        action=audit.UPDATE,
-                        entity="antifraud_warning",
-                        entity_id=warning.id,
-                        reason="upgrade",
-                        detail={"level": warning.level, "typology": warning.typology},
-                    )
-                )
-                pending.append(
-                    partial(
-                        record,
-                        db,
-                        WarningRaised(
-                            warning_id=warning.id,
-                            level=warning.level,
-                            typology=warning.typology,
-                            upgraded=True,
-                        ),
-                    )
+                pending += _raised_later(
+                    db,
+                    actor,
+                    warning,
+                    audit.UPDATE,
+                    {"level": warning.level, "typology": warning.typology},
+                    reason="upgrade",
+                    upgraded=True,
                 )
             continue
         if router is None:
@@ -1309,35 +1294,52 @@ def _rescore(
         created.append((warning, team))
     for warning, team in created:
         raised += 1
-        pending.append(
-            partial(
-                audit.record,
-                db,
-                actor=actor,
-                action=audit.CREATE,
-                entity="antifraud_warning",
-                entity_id=warning.id,
-                detail={
-                    "level": warning.level,
-                    "typology": warning.typology,
-                    "team": team.code if team is not None else None,
-                    "due_at": warning.due_at.isoformat() if warning.due_at else None,
-                },
-            )
-        )
-        pending.append(
-            partial(
-                record,
-                db,
-                WarningRaised(
-                    warning_id=warning.id,
-                    level=warning.level,
-                    typology=warning.typology,
-                    team=team.code if team is not None else None,
-                ),
-            )
+        code = team.code if team is not None else None
+        due = warning.due_at.isoformat() if warning.due_at else None
+        pending += _raised_later(
+            db,
+            actor,
+            warning,
+            audit.CREATE,
+            {"level": warning.level, "typology": warning.typology, "team": code, "due_at": due},
+            team=code,
         )
     return raised, open_by_victim, pending
+
+
+def _raised_later(
+    db: Session,
+    actor: Principal | str,
+    warning: FraudWarning,
+    action: str,
+    detail: dict[str, Any],
+    *,
+    reason: str = "",
+    team: str | None = None,
+    upgraded: bool = False,
+) -> list[Callable[[], object]]:
+    """A raised (or upgraded) warning's audit record and event, written after the batch's
+    rows (so the advisory audit lock is held only until the commit)."""
+    event = WarningRaised(
+        warning_id=warning.id,
+        level=warning.level,
+        typology=warning.typology,
+        team=team,
+        upgraded=upgraded,
+    )
+    return [
+        partial(
+            audit.record,
+            db,
+            actor=actor,
+            action=action,
+            entity="antifraud_warning",
+            entity_id=warning.id,
+            reason=reason,
+            detail=detail,
+        ),
+        partial(record, db, event),
+    ]
 
 
 # ---------------------------------------------------------------------------- warnings
