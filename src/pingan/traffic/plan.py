@@ -21,7 +21,12 @@ from typing import Any
 from pingan.core.errors import ValidationFailed
 from pingan.traffic.maxband import BandAttempt, BandPlan, Signal, first_feasible
 from pingan.traffic.sumo import CorridorSignal, Program, ProgramPhase, corridor_signals
-from pingan.traffic.webster import Phase, coordinated_plan, webster_plan
+from pingan.traffic.webster import (
+    Phase,
+    coordinated_plan,
+    phase_delay,
+    webster_plan,
+)
 
 __all__ = ["GreenWave", "design_green_wave"]
 
@@ -157,14 +162,6 @@ def _retime(
     )
 
 
-def _uniform_delay(cycle: float, green_eff: float, ratio: float) -> float:
-    """Webster's uniform delay per vehicle ``C (1 − λ)² / 2 (1 − x λ)``, ``x`` capped at 1."""
-    lam = min(max(green_eff / cycle, 0.0), 1.0)
-    x = min(ratio / lam, 1.0) if lam > 0 else 1.0
-    denom = 1.0 - x * lam
-    return cycle * (1.0 - lam) ** 2 / (2.0 * denom) if denom > 1e-9 else cycle / 2.0
-
-
 def _plan_delay(
     webster: Mapping[str, tuple[list[int], list[Phase]]],
     programs: Mapping[str, Program],
@@ -184,11 +181,13 @@ def _plan_delay(
         prog = programs[sig.tls_id]
         cycle = prog.cycle_s
         for idx, phase in zip(greens, phases, strict=True):
-            green_eff = prog.phases[idx].duration + phase.change_s - phase.lost_s
-            delay = _uniform_delay(cycle, green_eff, phase.ratio)
-            if all(prog.phases[idx].state[link] in "Gg" for link in sig.links_out):
-                delay *= 1.0 - min(band_s / max(prog.phases[idx].duration, 1e-9), 1.0)
-            total += phase.flow_vph * delay
+            through = all(prog.phases[idx].state[link] in "Gg" for link in sig.links_out)
+            total += phase_delay(
+                phase,
+                cycle_s=cycle,
+                green_s=prog.phases[idx].duration,
+                band_s=band_s if through else 0.0,
+            )
     return total
 
 

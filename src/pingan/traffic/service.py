@@ -557,6 +557,7 @@ def create_plans(
                 "volumes": volume_doc,
                 "webster_cycle_s": round(design.webster_cycle_s, 1),
                 "one_way": design.one_way,
+                "cycle_choice": design.cycle_choice_dict(),
             },
             coordination=design.held,
             content_hash=tm.content_hash(content),
@@ -677,6 +678,12 @@ def export(*, db: Session, plan: TimingPlan, corridor: Corridor, fmt: str) -> st
                 "efficiency": plan.efficiency,
             },
             "content_hash": plan.content_hash,
+            # Plans made before the delay-based cycle choice have no record of it.
+            **(
+                {"cycle_choice": plan.inputs["cycle_choice"]}
+                if isinstance(plan.inputs, dict) and "cycle_choice" in plan.inputs
+                else {}
+            ),
         },
         timings=timings,
         signals={

@@ -23,10 +23,11 @@ from typing import Any, Final
 from pingan.core.errors import ValidationFailed
 from pingan.traffic.maxband import BandAttempt, BandPlan, Signal, first_feasible
 from pingan.traffic.sumo import Program, ProgramPhase, programs_xml
-from pingan.traffic.webster import Phase, coordinated_plan, webster_plan
+from pingan.traffic.webster import Phase, coordinated_plan, phase_delay, webster_plan
 
 __all__ = [
     "PERIODS",
+    "CycleCandidate",
     "DesignSignal",
     "Held",
     "PhaseTiming",
@@ -63,6 +64,8 @@ WALK_S: Final = 7.0
 SIDE_DEGREE: Final = 0.5
 """Side phases at degree of saturation 0.5 (the same rule as plan.py, see docs)."""
 QUEUE_S: Final = 2.0
+CYCLE_STEP_S: Final = 5.0
+"""Candidate common cycles every 5 s from the critical Webster cycle (plan.py's step)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,27 @@ class Held:
     corridor_id: int
 
 
+@dataclass(frozen=True)
+class CycleCandidate:
+    """A common cycle the design compared: its bands and estimated delay."""
+
+    cycle_s: float
+    band_out_s: float
+    band_in_s: float
+    delay_veh_s_per_h: float
+    """Webster's uniform delay × flow over every signal and phase, through traffic inside the
+    band counted as not stopping (:func:`_design_delay`)."""
+
+    def to_dict(self) -> dict[str, float]:
+        """JSON-ready (rounded)."""
+        return {
+            "cycle_s": round(self.cycle_s, 1),
+            "band_out_s": round(self.band_out_s, 2),
+            "band_in_s": round(self.band_in_s, 2),
+            "delay_veh_s_per_h": round(self.delay_veh_s_per_h, 1),
+        }
+
+
 @dataclass
 class PeriodDesign:
     """One period's green wave: the band, the signals' timings and how it was reached."""
@@ -164,6 +188,25 @@ class PeriodDesign:
     """The critical (largest) Webster cycle over the corridor's own signals."""
     one_way: bool = False
     held: list[dict[str, Any]] = field(default_factory=list)
+    maxband_cycle_s: float | None = None
+    """MAXBAND's widest-band cycle over the cycle range (rounded up to 0.1 s); with held
+    signals, the held cycle."""
+    cycle_choice: str = "least_delay"
+    """``least_delay`` (the cheapest of :attr:`cycle_candidates`) | ``held`` (fixed by held
+    signals)."""
+    cycle_candidates: list[CycleCandidate] = field(default_factory=list)
+    """The cycles compared, ascending (empty when the cycle is held)."""
+
+    def cycle_choice_dict(self) -> dict[str, Any]:
+        """How the common cycle was chosen, JSON-ready."""
+        return {
+            "rule": self.cycle_choice,
+            "maxband_cycle_s": (
+                None if self.maxband_cycle_s is None else round(self.maxband_cycle_s, 1)
+            ),
+            "chosen_cycle_s": round(self.band.cycle_s, 1),
+            "candidates": [c.to_dict() for c in self.cycle_candidates],
+        }
 
     def band_dict(self) -> dict[str, Any]:
         """Everything the time-space diagram needs, JSON-ready."""
@@ -220,6 +263,28 @@ def _phases(sig: DesignSignal) -> list[Phase]:
             ped_speed_mps=PED_SPEED_MPS,
         ),
     ]
+
+
+def _design_delay(
+    phases: Mapping[int, Sequence[Phase]],
+    timings: Mapping[int, SignalTiming],
+    band: BandPlan,
+) -> float:
+    """Estimated delay (vehicle-seconds per hour) of a design: every phase's flow at
+    Webster's uniform delay, the through phase discounted by the share of its green the
+    larger band covers (plan.py's ``_plan_delay`` on the desk's two-phase signals)."""
+    band_s = max(band.band_out_s, band.band_in_s)
+    total = 0.0
+    for signal_id, ph in phases.items():
+        t = timings[signal_id]
+        for k, (phase, pt) in enumerate(zip(ph, t.phases, strict=True)):
+            total += phase_delay(
+                phase,
+                cycle_s=t.cycle_s,
+                green_s=pt.green_s,
+                band_s=band_s if k == t.through_phase else 0.0,
+            )
+    return total
 
 
 def _circular_gap(a: float, b: float, cycle: float) -> float:
@@ -353,9 +418,40 @@ def design_period(
     if found is None:
         raise ValidationFailed("traffic.error.infeasible", field="signals")
     trial, chosen = found
-    cycle = fixed_cycle if fixed_cycle is not None else math.ceil(trial.cycle_s * 10 - 1e-6) / 10
-    final, timings = timings_at(cycle)
-    band = chosen.solve(final, cycle_range=(cycle, cycle), relative_offsets=relative)
+    widest = math.ceil(trial.cycle_s * 10 - 1e-6) / 10
+    candidates: list[CycleCandidate] = []
+    if fixed_cycle is not None:
+        cycle = fixed_cycle
+        final, timings = timings_at(cycle)
+        band = chosen.solve(final, cycle_range=(cycle, cycle), relative_offsets=relative)
+    else:
+        # MAXBAND maximises the band as a share of the cycle, blind to what a longer cycle
+        # costs every movement (and the queues it spills). Every CYCLE_STEP_S from the
+        # critical cycle up to MAXBAND's, plus MAXBAND's own, is re-split and re-solved at
+        # that fixed cycle and costed by estimated delay; the cheapest wins (as in plan.py).
+        cycles = sorted(
+            {widest}
+            | {
+                math.ceil((lo + k * CYCLE_STEP_S) * 10 - 1e-6) / 10
+                for k in range(int((widest - lo) // CYCLE_STEP_S) + 1)
+            }
+        )
+        best: tuple[float, float, dict[int, SignalTiming], BandPlan] | None = None
+        for c in cycles:
+            sigs_c, timings_c = timings_at(c)
+            try:
+                band_c = chosen.solve(sigs_c, cycle_range=(c, c), relative_offsets=relative)
+            except ValidationFailed as exc:
+                if exc.key != "traffic.error.infeasible":
+                    raise
+                continue
+            cost = _design_delay(phases, timings_c, band_c)
+            candidates.append(CycleCandidate(c, band_c.band_out_s, band_c.band_in_s, cost))
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, c, timings_c, band_c)
+        if best is None:
+            raise ValidationFailed("traffic.error.infeasible", field="signals")
+        _cost, cycle, timings, band = best
     # Place the corridor on the common clock: a held signal's through green fixes the shift.
     shift = 0.0
     held_report: list[dict[str, Any]] = []
@@ -402,6 +498,9 @@ def design_period(
         webster_cycle_s=critical,
         one_way=chosen.one_way,
         held=held_report,
+        maxband_cycle_s=cycle if fixed_cycle is not None else widest,
+        cycle_choice="held" if fixed_cycle is not None else "least_delay",
+        cycle_candidates=candidates,
     )
 
 

@@ -22,7 +22,9 @@ __all__ = [
     "SignalPlan",
     "TimeOfDayPlan",
     "coordinated_plan",
+    "phase_delay",
     "time_of_day_plans",
+    "uniform_delay",
     "webster_cycle",
     "webster_plan",
 ]
@@ -112,6 +114,28 @@ def webster_cycle(lost_s: float, flow_ratio: float) -> float:
     if flow_ratio >= 1.0:
         return math.inf
     return (1.5 * lost_s + 5.0) / (1.0 - flow_ratio)
+
+
+def uniform_delay(cycle: float, green_eff: float, ratio: float) -> float:
+    """Webster's uniform delay per vehicle ``C (1 − λ)² / 2 (1 − x λ)``, ``x`` capped at 1."""
+    lam = min(max(green_eff / cycle, 0.0), 1.0)
+    x = min(ratio / lam, 1.0) if lam > 0 else 1.0
+    denom = 1.0 - x * lam
+    return cycle * (1.0 - lam) ** 2 / (2.0 * denom) if denom > 1e-9 else cycle / 2.0
+
+
+def phase_delay(phase: Phase, *, cycle_s: float, green_s: float, band_s: float = 0.0) -> float:
+    """Estimated delay (vehicle-seconds per hour) of ``phase`` at displayed green ``green_s``.
+
+    The phase's critical flow suffers :func:`uniform_delay` at its effective green (displayed
+    + yellow + all-red − lost time). ``band_s``: a green wave's band through this phase; the
+    share of the green it covers arrives in the band and does not stop (0 for phases that do
+    not serve the corridor). A longer cycle widens a band but delays every movement.
+    """
+    green_eff = green_s + phase.change_s - phase.lost_s
+    delay = uniform_delay(cycle_s, green_eff, phase.ratio)
+    delay *= 1.0 - min(band_s / max(green_s, 1e-9), 1.0)
+    return phase.flow_vph * delay
 
 
 def webster_plan(

@@ -179,6 +179,11 @@ def test_plan_versions_exports_compare_and_deploy(desk: Desk) -> None:
     am = plans[0]
     assert 50 <= am["cycle_s"] <= 120 and len(am["timings"]) == n
     assert am["inputs"]["volumes"]["source"] == "assumed"
+    # The common cycle is the least-delay candidate, never longer than MAXBAND's widest band.
+    choice = am["inputs"]["cycle_choice"]
+    assert choice["rule"] == "least_delay" and choice["chosen_cycle_s"] == round(am["cycle_s"], 1)
+    assert choice["chosen_cycle_s"] <= choice["maxband_cycle_s"]
+    assert choice["chosen_cycle_s"] in [c["cycle_s"] for c in choice["candidates"]]
     # The off-peak volumes are lower than the morning peak's.
     assert (
         plans[1]["inputs"]["volumes"]["busiest_through_vph"]
@@ -199,6 +204,7 @@ def test_plan_versions_exports_compare_and_deploy(desk: Desk) -> None:
     doc = desk.get(f"/api/traffic/plans/{am['id']}/export", format="json").json()
     assert doc["format"] == "pingan.greenwave/1" and doc["plan_id"] == am["id"]
     assert doc["content_hash"] == am["content_hash"] and len(doc["signals"]) == n
+    assert doc["cycle_choice"] == choice
     assert {"id", "osm_id", "offset_s", "cycle_s", "phases", "position_m"} <= set(doc["signals"][0])
     bad = desk.get(f"/api/traffic/plans/{am['id']}/export", format="pdf")
     assert bad.status_code == 422

@@ -3,6 +3,7 @@ coordination of shared signals, the before/after estimate and the exports."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -16,6 +17,7 @@ from pingan.core.errors import ValidationFailed
 from pingan.traffic import corridors as cor
 from pingan.traffic import timing as tm
 from pingan.traffic.maxband import Signal, solve_maxband
+from pingan.traffic.webster import uniform_delay
 
 
 def _signals() -> list[tm.DesignSignal]:
@@ -115,6 +117,76 @@ def test_held_cycle_outside_the_range_is_refused() -> None:
         )
     assert exc.value.field == "cycle_range"
     assert exc.value.key == "traffic.error.coordination_cycle_range"
+
+
+def _delay_by_hand(d: tm.PeriodDesign, signals: list[tm.DesignSignal]) -> float:
+    """Flow × Webster's uniform delay per phase; the through phase's delay discounted by the
+    share of its green the larger band covers (lost time 4 s = yellow 3 s + all-red 1 s, so
+    effective green = displayed green)."""
+    band = max(d.band.band_out_s, d.band.band_in_s)
+    total = 0.0
+    for s, t in zip(signals, d.timings, strict=True):
+        main, cross = t.phases
+        through = uniform_delay(t.cycle_s, main.green_s, s.through_vph / tm.SATURATION_THROUGH_VPH)
+        through *= 1.0 - min(band / main.green_s, 1.0)
+        total += s.through_vph * through
+        total += s.cross_vph * uniform_delay(
+            t.cycle_s, cross.green_s, s.cross_vph / tm.SATURATION_CROSS_VPH
+        )
+    return total
+
+
+def test_the_cycle_is_the_least_delay_one_not_maxbands_widest_band() -> None:
+    signals = _signals()
+    d = tm.design_period("am_peak", signals, cycle_range=(80, 120), speed_range=(10, 14))
+    assert d.cycle_choice == "least_delay"
+    by_cycle = {c.cycle_s: c for c in d.cycle_candidates}
+    assert d.maxband_cycle_s is not None and d.maxband_cycle_s in by_cycle
+    widest, chosen = by_cycle[d.maxband_cycle_s], by_cycle[d.band.cycle_s]
+    # MAXBAND's cycle has the widest band but costs more delay than the chosen, shorter one.
+    assert d.band.cycle_s < d.maxband_cycle_s
+    assert widest.band_out_s > chosen.band_out_s
+    assert chosen.delay_veh_s_per_h < widest.delay_veh_s_per_h
+    assert chosen.delay_veh_s_per_h == min(c.delay_veh_s_per_h for c in d.cycle_candidates)
+    # Candidates every 5 s from the critical cycle (the range's minimum here) plus MAXBAND's.
+    cycles = sorted(by_cycle)
+    assert cycles[0] == pytest.approx(80.0) and cycles[-1] == d.maxband_cycle_s
+    assert all(b - a == pytest.approx(5.0) for a, b in itertools.pairwise(cycles[:-1]))
+    # The recorded delay is the formula applied to the returned design.
+    assert chosen.delay_veh_s_per_h == pytest.approx(_delay_by_hand(d, signals), rel=1e-9)
+    assert (chosen.band_out_s, chosen.band_in_s) == (d.band.band_out_s, d.band.band_in_s)
+    for t in d.timings:
+        assert t.cycle_s == pytest.approx(d.band.cycle_s, abs=0.05)
+    doc = d.cycle_choice_dict()
+    assert json.loads(json.dumps(doc)) == doc
+    assert doc["rule"] == "least_delay" and doc["chosen_cycle_s"] == round(d.band.cycle_s, 1)
+    assert doc["maxband_cycle_s"] == round(d.maxband_cycle_s, 1)
+    assert len(doc["candidates"]) == len(d.cycle_candidates)
+
+
+def test_a_held_cycle_is_kept_even_where_a_shorter_one_would_delay_less() -> None:
+    first = tm.design_period("am_peak", _signals(), cycle_range=(50, 120), speed_range=(10, 14))
+    others = [
+        tm.DesignSignal(21, 0.0, 600.0, 250.0),
+        tm.DesignSignal(22, 280.0, 600.0, 250.0),
+        tm.DesignSignal(3, 540.0, 300.0, 600.0),
+        tm.DesignSignal(23, 900.0, 600.0, 250.0),
+    ]
+    free = tm.design_period("am_peak", others, cycle_range=(40, 150), speed_range=(10, 14))
+    crossing = replace(first.timings[2], through_phase=1)
+    held = tm.design_period(
+        "am_peak",
+        others,
+        cycle_range=(40, 150),
+        speed_range=(10, 14),
+        held={3: tm.Held(crossing, plan_id=1, corridor_id=1)},
+    )
+    # Alone, this corridor would run a different cycle; held, it keeps the shared signal's.
+    assert free.band.cycle_s != pytest.approx(first.band.cycle_s, abs=0.5)
+    assert held.band.cycle_s == pytest.approx(crossing.cycle_s)
+    assert held.cycle_choice == "held" and held.cycle_candidates == []
+    assert held.maxband_cycle_s == pytest.approx(crossing.cycle_s)
+    assert held.cycle_choice_dict()["candidates"] == []
 
 
 def test_maxband_relative_offsets_are_kept() -> None:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pingan.traffic.plan import _uniform_delay
+from pingan.traffic.webster import uniform_delay as _uniform_delay
 
 
 def test_uniform_delay_matches_webster_first_term() -> None:

@@ -287,11 +287,13 @@ export async function mount(root, ctx) {
       say(P("deployed"));
       await renderPlan();
     } }) : null;
+    const choice = plan.inputs && plan.inputs.cycle_choice;  // absent on plans made before it
     const diagram = el("div", { class: "tr-diagram" });
     diagram.innerHTML = svg;  // served by our own API as image/svg+xml, built from numbers only
     put(planBox, 
       el("h4", { "data-plan": String(plan.id), text: P("plan_title", { version: plan.version, period: P(`period.${plan.period}`) }) }),
       el("p", {}, P("plan_summary", { cycle: fmt(plan.cycle_s), out: fmt(plan.band_out_s), in: fmt(plan.band_in_s), eff: fmt(plan.efficiency * 100, 0) })),
+      choice && choice.rule === "least_delay" ? el("p", { class: "tr-note", "data-cycle-choice": "", text: P("cycle_choice", { chosen: fmt(choice.chosen_cycle_s), widest: fmt(choice.maxband_cycle_s), n: choice.candidates.length }) }) : null,
       plan.coordination.length ? el("p", { class: "tr-note", text: P("coordinated", { n: plan.coordination.length }) }) : null,
       diagram,
       cmpTable,
