@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple, cast
 
@@ -92,9 +92,7 @@ from pingan.antifraud.schemas import (
     ContactRead,
     Dashboard,
     DayCount,
-    Level,
     SignalIn,
-    SignalResult,
     SlaPolicyBody,
     StopPaymentCreate,
     StopPaymentRead,
@@ -122,7 +120,7 @@ from pingan.core.auth.permissions import Principal, actor_name
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.i18n import translate
 from pingan.core.module import Context
-from pingan.core.outbox import record
+from pingan.core.outbox import record, record_many
 from pingan.core.privacy import mask_bank_card, mask_mobile, mask_text, normalise_mobile
 
 Actor = Principal | str
@@ -786,6 +784,10 @@ def _is_report_conflict(exc: IntegrityError) -> bool:
     return "antifraud_signals" in str(exc.orig) or "partner_signal_id" in str(exc.orig)
 
 
+_Pending = tuple[audit.Entry, WarningRaised]
+"""A raised or upgraded warning's audit record and event, written at the end of a batch."""
+
+
 @dataclass(slots=True)
 class _Batch:
     """A validated batch on its way to the database."""
@@ -932,52 +934,61 @@ def ingest_signals(
             batch.known.update(_known_reports(db, partner, list(batch.fresh)))
             batch.fresh = _fresh_reports(parsed, batch.known)
 
-    # The warnings' audit records and events, last: the audit chain's lock is held from
-    # here to the commit only, and the outbox marks the outer transaction (a savepoint's
-    # release would otherwise count as the commit that wakes the relay).
-    for write in pending:
-        write()
     known, fresh = batch.known, batch.fresh
-    results: list[SignalResult] = []
+    results: list[dict[str, Any]] = []
     duplicates = 0
     for i, s in enumerate(parsed):
         duplicate = s.id in known or fresh[s.id] != i
         result = known[s.id] if s.id in known else new_rows[s.id]
         duplicates += duplicate
         results.append(
-            # Built from typed values just read or written: no validation pass per item.
-            SignalResult.model_construct(
-                index=i,
-                id=s.id,
-                signal_id=result.signal_id,
-                status="duplicate" if duplicate else "created",
-                victim_id=result.victim_id,
-                level=cast(Level, result.level),
-                warning_id=result.warning_id,
+            {
+                "index": i,
+                "id": s.id,
+                "signal_id": result.signal_id,
+                "status": "duplicate" if duplicate else "created",
+                "victim_id": result.victim_id,
+                "level": result.level,
+                "warning_id": result.warning_id,
+            }
+        )
+    # The warnings' audit records and events, last and in one go each: the audit chain's
+    # lock is held from here to the commit only, and the outbox marks the outer
+    # transaction (a savepoint's release would otherwise count as the commit that wakes
+    # the relay).
+    entries = [entry for entry, _event in pending]
+    if new_rows:
+        entries.append(
+            audit.Entry(
+                actor=actor,
+                action=audit.CREATE,
+                entity="antifraud_signal_batch",
+                entity_id=partner,
+                detail={
+                    "created": len(new_rows),
+                    "duplicates": duplicates,
+                    "people": touched,
+                    "warnings_raised": raised,
+                },
             )
         )
-    if new_rows:
-        audit.record(
-            db,
-            actor=actor,
-            action=audit.CREATE,
-            entity="antifraud_signal_batch",
-            entity_id=partner,
-            detail={
-                "created": len(new_rows),
-                "duplicates": duplicates,
-                "people": touched,
-                "warnings_raised": raised,
-            },
-        )
-    return BatchResult.model_construct(
-        created=len(new_rows), duplicates=duplicates, warnings_raised=raised, results=results
+    audit.record_many(db, entries)
+    record_many(db, [event for _entry, event in pending])
+    # One validation call for the whole answer (pydantic-core), cheaper than a
+    # model_construct per item.
+    return BatchResult.model_validate(
+        {
+            "created": len(new_rows),
+            "duplicates": duplicates,
+            "warnings_raised": raised,
+            "results": results,
+        }
     )
 
 
 def _write_batch(
     db: Session, batch: _Batch, *, postgres: bool
-) -> tuple[dict[str, _Known], int, int, list[Callable[[], object]]]:
+) -> tuple[dict[str, _Known], int, int, list[_Pending]]:
     """The batch's writes: people, scores, warnings, reports. The new reports' answers,
     how many warnings were raised or upgraded, how many people were touched, and the
     warnings' audit records and events still to write.
@@ -1209,13 +1220,13 @@ def _rescore(
     now: datetime,
     actor: Actor,
     evidence: dict[int, list[TextVerdict]] | None = None,
-) -> tuple[int, dict[int, FraudWarning], list[Callable[[], object]]]:
+) -> tuple[int, dict[int, FraudWarning], list[_Pending]]:
     """Score ``people`` in one call; raise or upgrade their warnings. How many were raised
     or upgraded, each person's open warning (by person id), and the audit records and
     events of those warnings, to be written last (the audit chain's lock is then held
     only from there to the commit, not across the batch's other writes).
     ``evidence``: the text model's verdicts on this batch's raw SMS, by person id."""
-    pending: list[Callable[[], object]] = []
+    pending: list[_Pending] = []
     if not people:
         return 0, {}, pending
     verdicts = _score_people(people)
@@ -1257,14 +1268,15 @@ def _rescore(
                 policy = policy or get_policy(db=db)
                 _start_step(warning, warning.step, now, policy)
                 raised += 1
-                pending += _raised_later(
-                    db,
-                    actor,
-                    warning,
-                    audit.UPDATE,
-                    {"level": warning.level, "typology": warning.typology},
-                    reason="upgrade",
-                    upgraded=True,
+                pending.append(
+                    _raised_later(
+                        actor,
+                        warning,
+                        audit.UPDATE,
+                        {"level": warning.level, "typology": warning.typology},
+                        reason="upgrade",
+                        upgraded=True,
+                    )
                 )
             continue
         if router is None:
@@ -1296,19 +1308,19 @@ def _rescore(
         raised += 1
         code = team.code if team is not None else None
         due = warning.due_at.isoformat() if warning.due_at else None
-        pending += _raised_later(
-            db,
-            actor,
-            warning,
-            audit.CREATE,
-            {"level": warning.level, "typology": warning.typology, "team": code, "due_at": due},
-            team=code,
+        pending.append(
+            _raised_later(
+                actor,
+                warning,
+                audit.CREATE,
+                {"level": warning.level, "typology": warning.typology, "team": code, "due_at": due},
+                team=code,
+            )
         )
     return raised, open_by_victim, pending
 
 
 def _raised_later(
-    db: Session,
     actor: Principal | str,
     warning: FraudWarning,
     action: str,
@@ -1317,7 +1329,7 @@ def _raised_later(
     reason: str = "",
     team: str | None = None,
     upgraded: bool = False,
-) -> list[Callable[[], object]]:
+) -> _Pending:
     """A raised (or upgraded) warning's audit record and event, written after the batch's
     rows (so the advisory audit lock is held only until the commit)."""
     event = WarningRaised(
@@ -1327,19 +1339,15 @@ def _raised_later(
         team=team,
         upgraded=upgraded,
     )
-    return [
-        partial(
-            audit.record,
-            db,
-            actor=actor,
-            action=action,
-            entity="antifraud_warning",
-            entity_id=warning.id,
-            reason=reason,
-            detail=detail,
-        ),
-        partial(record, db, event),
-    ]
+    entry = audit.Entry(
+        actor=actor,
+        action=action,
+        entity="antifraud_warning",
+        entity_id=warning.id,
+        reason=reason,
+        detail=detail,
+    )
+    return entry, event
 
 
 # ---------------------------------------------------------------------------- warnings

@@ -16,12 +16,12 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, Integer, String, delete, event, select
+from sqlalchemy import JSON, BigInteger, Integer, String, delete, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -93,22 +93,34 @@ def recording_history() -> Iterator[None]:
         _HISTORY.reset(token)
 
 
+def _row(event: Event, now: datetime, past: bool) -> dict[str, Any]:
+    envelope = event.envelope()
+    return {
+        "event_id": envelope.event_id,
+        "subject": envelope.subject,
+        "payload": envelope.payload,
+        "occurred_at": envelope.occurred_at,
+        "created_at": now,
+        "published_at": now if past else None,
+        "attempts": 0,
+    }
+
+
 def record(session: Session, event: Event) -> None:
     """Add ``event`` to the outbox in the caller's transaction (never commits)."""
-    envelope = event.envelope()
-    now = clock.now()
     past = _HISTORY.get()
-    session.add(
-        OutboxMessage(
-            event_id=envelope.event_id,
-            subject=envelope.subject,
-            payload=envelope.payload,
-            occurred_at=envelope.occurred_at,
-            created_at=now,
-            published_at=now if past else None,
-            attempts=0,
-        )
-    )
+    session.add(OutboxMessage(**_row(event, clock.now(), past)))
+    if not past:
+        session.info[_PENDING_KEY] = True
+
+
+def record_many(session: Session, events: Sequence[Event]) -> None:
+    """Add ``events`` to the outbox in the caller's transaction, in one executemany."""
+    if not events:
+        return
+    past = _HISTORY.get()
+    now = clock.now()
+    session.execute(insert(OutboxMessage), [_row(e, now, past) for e in events])
     if not past:
         session.info[_PENDING_KEY] = True
 

@@ -99,6 +99,40 @@ def test_chain_is_intact_after_many_writes(db: Database) -> None:
     assert rows[3].detail == {"n": 3, "when": "2025-01-01 00:00:00+00:00"}
 
 
+def test_record_many_continues_the_chain_as_single_records_would(db: Database) -> None:
+    write(db, 2)
+    officer = Principal(username="officer.wang", roles=frozenset({"dispatcher"}), ip="10.0.0.9")
+    entries = [
+        audit.Entry(actor=officer, action="create", entity="warning", entity_id=i, detail={"i": i})
+        for i in range(5)
+    ]
+    with db.session() as s:
+        audit.record_many(s, entries)
+        audit.record_many(s, [])  # nothing: no lock taken, no row
+        audit.record(s, actor="system", action="update", entity="batch", entity_id="x")
+    result = verify(db)
+    assert result.ok, result
+    assert result.checked == 8
+    with db.session() as s:
+        rows = list(s.execute(select(AuditRecord).order_by(AuditRecord.id)).scalars())
+    bulk = rows[2:7]
+    assert [r.entity_id for r in bulk] == ["0", "1", "2", "3", "4"]
+    assert all(r.actor == "officer.wang" and r.ip == "10.0.0.9" for r in bulk)
+    assert bulk[0].actor_roles == ["dispatcher"] and bulk[4].detail == {"i": 4}
+    assert all(audit.row_hash(r) == r.hash for r in rows)
+    assert rows[7].prev_hash == bulk[-1].hash
+
+
+def test_record_many_rolls_back_whole(db: Database) -> None:
+    write(db, 1)
+    with pytest.raises(RuntimeError), db.session() as s:
+        audit.record_many(s, [audit.Entry(actor="x", action="create", entity="t")] * 3)
+        raise RuntimeError("the change failed")
+    write(db, 1)
+    result = verify(db)
+    assert result.ok and result.checked == 2
+
+
 def test_a_rolled_back_write_leaves_no_gap(db: Database) -> None:
     write(db, 3)
     with pytest.raises(RuntimeError), db.session() as s:

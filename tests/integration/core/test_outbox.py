@@ -23,6 +23,8 @@ from pingan.core.outbox import (
     idempotent_handler,
     purge_published,
     record,
+    record_many,
+    recording_history,
 )
 from pingan.core.settings import Settings
 
@@ -114,6 +116,33 @@ def test_record_does_not_commit(db: Database) -> None:
     finally:
         session.close()
     assert count(db, OutboxMessage) == 0
+
+
+async def test_record_many_writes_the_events_in_order_with_the_change(db: Database) -> None:
+    events = [ItemAdded(name=f"bulk {i}") for i in range(4)]
+    with pytest.raises(RuntimeError), db.session() as session:
+        session.execute(insert(items).values(name="half-written"))
+        record_many(session, events[:2])
+        raise RuntimeError("validation failed")
+    assert count(db, OutboxMessage) == 0  # rolled back with the change
+    with db.session() as session:
+        session.execute(insert(items).values(name="bulk"))
+        record_many(session, events)
+        record_many(session, [])  # nothing to add: no statement, no error
+    bus = InProcessBus()
+    got: list[Envelope] = []
+    await bus.subscribe("test.outbox.>", "reader", collector(got))
+    assert await OutboxRelay(db, bus, interval_s=60).relay_once() == 4
+    await bus.drain(timeout=5)
+    assert got == [e.envelope() for e in events]
+
+
+def test_record_many_in_recorded_history_is_already_published(db: Database) -> None:
+    with recording_history(), db.session() as session:
+        record_many(session, [ItemAdded(name="past 1"), ItemAdded(name="past 2")])
+    with db.session() as session:
+        rows = session.scalars(select(OutboxMessage)).all()
+    assert len(rows) == 2 and all(r.published_at is not None for r in rows)
 
 
 async def test_relay_publishes_committed_rows_in_order_exactly_as_recorded(db: Database) -> None:
