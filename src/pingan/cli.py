@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import socket
 import subprocess
@@ -274,13 +273,11 @@ def _serve(settings: Settings, *, open_browser: bool) -> None:
     host = settings.web.host
     port = _free_port(host, settings.web.port)
     url = f"http://{host}:{port}/"
-    application = create_app(settings)
-    # Everything alive now (modules, models, the road graph) lives as long as the server:
-    # move it to the collector's permanent generation, so full collections triggered by
-    # request allocations do not rescan it (a full collection of the whole heap paused
-    # signal ingest up to 135 ms; bench/antifraud/streaming.py --no-gc-freeze compares).
-    gc.collect()
-    gc.freeze()
+    # Everything alive once started (modules, models, the road graph) lives as long as the
+    # server: frozen out of the collector's reach (see create_app; a full collection of the
+    # whole heap paused signal ingest up to 135 ms; bench/antifraud/streaming.py
+    # --no-gc-freeze compares).
+    application = create_app(settings, server_gc=True)
     config = uvicorn.Config(application, host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
 
