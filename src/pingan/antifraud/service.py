@@ -472,21 +472,48 @@ def _loads(db: Session) -> dict[int, int]:
     return {int(team_id): int(n) for team_id, n in rows if team_id is not None}
 
 
+class _TeamRow(NamedTuple):
+    id: int
+    code: str
+    jurisdiction_id: int
+    capacity: int
+
+
+class _PlaceRow(NamedTuple):
+    id: int
+    parent_id: int | None
+    path: str
+
+
 class _Router:
     """Least-loaded team per jurisdiction for one batch (loads counted once, then kept)."""
 
     def __init__(self, db: Session) -> None:
         self.db = db
         self.loads = _loads(db)
-        self.teams = list(db.scalars(select(Team).where(Team.active.is_(True))))
-        self.places = {j.id: j for j in db.scalars(select(Jurisdiction))}
+        # Plain rows, not ORM instances: routing reads four columns, and ingest builds a
+        # router for most batches (ORM instances would be cyclic garbage for the collector).
+        self.teams = [
+            _TeamRow(*row)
+            for row in db.execute(
+                select(Team.id, Team.code, Team.jurisdiction_id, Team.capacity).where(
+                    Team.active.is_(True)
+                )
+            )
+        ]
+        self.places = {
+            row[0]: _PlaceRow(*row)
+            for row in db.execute(
+                select(Jurisdiction.id, Jurisdiction.parent_id, Jurisdiction.path)
+            )
+        }
 
-    def route(self, jurisdiction_id: int | None) -> Team | None:
+    def route(self, jurisdiction_id: int | None) -> _TeamRow | None:
         """The team for a person of ``jurisdiction_id``: its own teams, else the nearest
         jurisdiction above with teams, else the teams below it; least load/capacity."""
         if jurisdiction_id is None or not self.teams:
             return None
-        candidates: list[Team] = []
+        candidates: list[_TeamRow] = []
         current = self.places.get(jurisdiction_id)
         while current is not None and not candidates:
             candidates = [t for t in self.teams if t.jurisdiction_id == current.id]
@@ -1237,7 +1264,7 @@ def _rescore(
     policy: dict[str, dict[str, int]] | None = None
     router: _Router | None = None
     raised = 0
-    created: list[tuple[FraudWarning, Team | None]] = []
+    created: list[tuple[FraudWarning, _TeamRow | None]] = []
     open_by_victim: dict[int, FraudWarning] = {}
     for w in db.scalars(
         select(FraudWarning).where(
