@@ -264,6 +264,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ),
     ("GET", "/api/antifraud/partner/case-rooms"): frozenset({PARTNER}),
     ("GET", "/api/antifraud/partner/case-rooms/{room_id}"): frozenset({PARTNER}),
+    ("POST", "/api/antifraud/partner/case-rooms/{room_id}/entries"): frozenset({PARTNER}),
     ("GET", "/api/antifraud/dashboard/year-on-year"): frozenset(
         {DISSUASION, COMMANDER, ADMIN, ANALYST}
     ),

@@ -6,8 +6,9 @@ as its commander (a commander or administrator) or as a member of their unit, in
 the other units — criminal investigation (刑侦), intelligence command (情指), the local
 police station (派出所), other dissuasion members — as signed-in users of the warning's
 jurisdiction, and the banks involved by their partner code (a bank reads its own rooms
-through its API key, nothing else). Members post timeline entries (notes, calls made,
-accounts frozen, suspects located, funds traced).
+through its API key, nothing else, and posts short messages to them while they are open,
+shown as from the bank). Members post timeline entries (notes, calls made, accounts frozen,
+suspects located, funds traced).
 
 **One timeline.** The room's own entries are merged, by time, with the warning's records:
 the warning raised, every contact attempt (calls, SMS, visits), every stop-payment
@@ -36,6 +37,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.caseroom_schemas import (
+    BankEntryCreate,
     CaseRoomBrief,
     CaseRoomClose,
     CaseRoomCreate,
@@ -279,7 +281,7 @@ def _warning_items(db: Session, room: CaseRoom, warning: FraudWarning) -> list[T
 
 
 def _entry_item(e: CaseRoomEntry) -> TimelineItem:
-    source = e.source if e.source in ("member", "room", "warning") else "room"
+    source = e.source if e.source in ("member", "partner", "room", "warning") else "room"
     return TimelineItem(
         at=e.at,
         kind=e.kind,
@@ -303,7 +305,7 @@ def timeline(*, db: Session, room: CaseRoom) -> list[TimelineItem]:
         .order_by(CaseRoomEntry.at, CaseRoomEntry.id)
     )
     items.extend(_entry_item(e) for e in entries)
-    order = {"warning": 0, "room": 1, "member": 2}
+    order = {"warning": 0, "room": 1, "member": 2, "partner": 2}
     return sorted(items, key=lambda i: (i.at, order[i.source], i.entry_id or 0))
 
 
@@ -630,12 +632,13 @@ def partner_rooms(*, db: Session, partner: str | None, limit: int = 200) -> list
     )
 
 
-def partner_room(*, db: Session, partner: str | None, room_id: int) -> CaseRoom:
-    """A room the bank was invited to; any other room is a 404."""
+def _partner_member(
+    db: Session, partner: str | None, room_id: int
+) -> tuple[CaseRoom, CaseRoomMember]:
     room = db.get(CaseRoom, room_id)
     member = (
         db.scalars(
-            select(CaseRoomMember.id).where(
+            select(CaseRoomMember).where(
                 CaseRoomMember.room_id == room_id, CaseRoomMember.partner == partner
             )
         ).first()
@@ -644,7 +647,51 @@ def partner_room(*, db: Session, partner: str | None, room_id: int) -> CaseRoom:
     )
     if room is None or member is None:
         raise NotFound("antifraud.caseroom.error.not_found", field="room_id", id=room_id)
-    return room
+    return room, member
+
+
+def partner_room(*, db: Session, partner: str | None, room_id: int) -> CaseRoom:
+    """A room the bank was invited to; any other room is a 404."""
+    return _partner_member(db, partner, room_id)[0]
+
+
+def partner_post(
+    *,
+    db: Session,
+    partner: str | None,
+    room_id: int,
+    entry_in: BankEntryCreate,
+    actor: Principal,
+) -> CaseRoomEntry:
+    """A bank's message to a room it was invited to (any other room: 404 on ``room_id``;
+    closed: 409 on ``status``), in the shared timeline as ``source="partner"`` with the
+    bank's code as author and ``detail.partner``; the text is stored masked."""
+    room, member = _partner_member(db, partner, room_id)
+    if room.status != "open":
+        raise Conflict("antifraud.caseroom.error.closed", field="status", id=room.id)
+    code = member.partner or ""
+    entry = _entry(
+        db,
+        room,
+        kind=entry_in.kind,
+        source="partner",
+        author=code,
+        unit=member.unit,
+        text=mask_text(entry_in.text),
+        detail={"partner": code},
+    )
+    _audit(db, actor, room, audit.UPDATE, entry_id=entry.id, kind=entry.kind, partner=code)
+    record(
+        db,
+        CaseRoomEntryPosted(
+            room_id=room.id,
+            warning_id=room.warning_id,
+            entry_id=entry.id,
+            kind=entry.kind,
+            unit=member.unit,
+        ),
+    )
+    return entry
 
 
 BANK_VISIBLE: Final = frozenset(
@@ -660,16 +707,20 @@ BANK_VISIBLE: Final = frozenset(
 """What a bank sees of a room's timeline: the money, not the investigation or the person."""
 
 
+def _bank_sees(item: TimelineItem, partner: str) -> bool:
+    if item.source == "partner":  # a bank's own posts, never another bank's
+        return item.detail.get("partner") == partner
+    return item.kind in BANK_VISIBLE and (
+        not item.kind.startswith("stop_payment") or item.detail.get("bank") == partner
+    )
+
+
 def partner_read(*, db: Session, room: CaseRoom, partner: str) -> CaseRoomRead:
     """A room as a bank sees it: the money lines of the timeline (its own stop-payments
-    only), the members' units without the officers' names, no summary."""
+    only) and its own posts (not another bank's), the members' units without the
+    officers' names, no summary."""
     read = room_read(db=db, room=room)
-    items = [
-        i
-        for i in read.timeline
-        if i.kind in BANK_VISIBLE
-        and (not i.kind.startswith("stop_payment") or i.detail.get("bank") == partner)
-    ]
+    items = [i for i in read.timeline if _bank_sees(i, partner)]
     members = [
         m.model_copy(update={"username": None, "invited_by": ""}) if m.partner != partner else m
         for m in read.members_list

@@ -2,8 +2,9 @@
 
 Staff: open a room for an urgent warning, list and read the rooms one may see (members;
 supervisors of the jurisdiction), invite units, post timeline entries, close. Banks: the
-rooms they were invited to, read-only, through their partner API key (another room is a
-404). Included by :mod:`pingan.antifraud.routes`.
+rooms they were invited to, through their partner API key (another room is a 404): read
+what concerns them, post short messages while the room is open. Included by
+:mod:`pingan.antifraud.routes`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud import caseroom, service, yoy
 from pingan.antifraud.caseroom_schemas import (
+    BankEntryCreate,
     CaseRoomBrief,
     CaseRoomClose,
     CaseRoomCreate,
@@ -32,7 +34,7 @@ router = APIRouter(tags=["antifraud"])
 
 RoomReader = Annotated[Principal, require("antifraud.caseroom")]
 RoomOpener = Annotated[Principal, require("antifraud.caseroom.open")]
-BankReader = Annotated[Principal, require("antifraud.caseroom.partner")]
+BankReader = Annotated[Principal, require("antifraud.caseroom.partner")]  # reads and posts
 DashboardReader = Annotated[Principal, require("antifraud.dashboard")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
@@ -124,6 +126,22 @@ def bank_room(room_id: RowId, who: BankReader, db: DbSession) -> Any:
     """One room the calling bank was invited to, read-only: the money lines of the timeline
     (its own stop-payments), the units; another room is a 404."""
     partner = service.partner_code(db=db, principal=who)
+    room = caseroom.partner_room(db=db, partner=partner, room_id=room_id)
+    return caseroom.partner_read(db=db, room=room, partner=partner or "")
+
+
+@router.post(
+    "/partner/case-rooms/{room_id}/entries",
+    response_model=CaseRoomRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="A bank posts to its case room",
+)
+def bank_post(room_id: RowId, entry_in: BankEntryCreate, who: BankReader, db: DbSession) -> Any:
+    """A short message (``note``, ``account_frozen``, ``funds_traced``) to a room the calling
+    bank was invited to, shown in the shared timeline as from the bank; another room is a
+    404, a closed room a 409 on ``status``. Answers the room as the bank sees it."""
+    partner = service.partner_code(db=db, principal=who)
+    caseroom.partner_post(db=db, partner=partner, room_id=room_id, entry_in=entry_in, actor=who)
     room = caseroom.partner_room(db=db, partner=partner, room_id=room_id)
     return caseroom.partner_read(db=db, room=room, partner=partner or "")
 

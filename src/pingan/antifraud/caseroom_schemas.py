@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Unit = Literal[
     "dissuasion",
@@ -19,6 +19,8 @@ RoomRole = Literal["commander", "member"]
 EntryKind = Literal[
     "note", "call_made", "account_frozen", "suspect_located", "funds_traced", "action"
 ]
+BankEntryKind = Literal["note", "account_frozen", "funds_traced"]
+"""What a bank posts to a room: a message, an account it froze, funds it traced."""
 CaseOutcome = Literal["intercepted", "partly_intercepted", "lost", "no_fraud", "suspect_caught"]
 RoomStatus = Literal["open", "closed", "all"]
 Text = Annotated[str, Field(max_length=2000)]
@@ -58,6 +60,15 @@ class EntryCreate(BaseModel):
     text: Text = Field(min_length=1)
 
 
+class BankEntryCreate(BaseModel):
+    """A bank's message to a room it was invited to (shown as from the bank)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: BankEntryKind = "note"
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
 class CaseRoomClose(BaseModel):
     """Close the room with the case's outcome."""
 
@@ -85,7 +96,9 @@ class TimelineItem(BaseModel):
 
     at: datetime
     kind: str
-    source: Literal["member", "room", "warning"]
+    source: Literal["member", "partner", "room", "warning"] = Field(
+        description="``partner``: posted by a bank through its partner API (author: its code)."
+    )
     author: str
     unit: str
     text: str

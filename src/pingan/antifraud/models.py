@@ -286,8 +286,9 @@ class CaseRoomEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     source: Mapped[str] = mapped_column(String(10))
-    """``member`` (posted), ``room`` (opened, invited, closed) or ``warning`` (an event of
-    the warning captured from the bus while the room was open)."""
+    """``member`` (posted), ``partner`` (posted by an invited bank through its API key),
+    ``room`` (opened, invited, closed) or ``warning`` (an event of the warning captured from
+    the bus while the room was open)."""
     author: Mapped[str] = mapped_column(String(200), default="")
     unit: Mapped[str] = mapped_column(String(30), default="")
     text: Mapped[str] = mapped_column(Text, default="")

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from pingan.antifraud import caseroom, module
 from pingan.antifraud.models import CaseRoom, CaseRoomEntry, CaseRoomMember, Team
 from pingan.core import clock
+from pingan.core.audit import AuditRecord
 from pingan.core.auth import service as auth
 from pingan.core.auth.models import Jurisdiction
 from pingan.core.auth.permissions import Principal
@@ -552,6 +553,136 @@ def test_a_bank_reads_only_its_own_rooms(room: Room) -> None:
     assert room.get(f"/api/antifraud/partner/case-rooms/{room_id}", "commander").status_code == 403
     # A bank cannot use the staff routes.
     assert room.get(f"/api/antifraud/case-rooms/{room_id}", "icbc").status_code == 403
+
+
+def test_a_bank_posts_to_its_own_open_room(room: Room) -> None:
+    with clock.frozen(T0):
+        warning_id = room.warning("13800000009")
+        room_id = room.post(
+            "/api/antifraud/case-rooms", {"warning_id": warning_id}, "commander"
+        ).json()["id"]
+        for body in (
+            {"partner": "icbc", "unit": "bank", "unit_name": "工商银行"},
+            {"username": "investigator", "unit": "criminal_investigation"},
+        ):
+            r = room.post(f"/api/antifraud/case-rooms/{room_id}/members", body, "commander")
+            assert r.status_code == 201, r.text
+        r = room.post(
+            f"/api/antifraud/case-rooms/{room_id}/entries",
+            {"kind": "suspect_located", "text": "嫌疑人在某酒店"},
+            "investigator",
+        )
+        assert r.status_code == 201, r.text
+    url = f"/api/antifraud/partner/case-rooms/{room_id}/entries"
+    with clock.frozen(T0 + timedelta(minutes=1)):
+        r = room.post(
+            url,
+            {"kind": "account_frozen", "text": "已冻结收款账户，开户人手机 13912345678"},
+            "icbc",
+        )
+    assert r.status_code == 201, r.text
+    # The answer is the room as the bank sees it: its post, still no investigation, no names.
+    seen = r.json()
+    assert [(i["source"], i["kind"]) for i in seen["timeline"]] == [
+        ("room", "opened"),
+        ("partner", "account_frozen"),
+    ]
+    assert {m["username"] for m in seen["members_list"]} == {None}
+    with clock.frozen(T0 + timedelta(minutes=2)):
+        r = room.post(url, {"text": "  请提供涉案账户的开户信息  "}, "icbc")  # kind: note
+    assert r.status_code == 201, r.text
+
+    # Staff see the posts in the shared timeline, marked as from the bank, number masked.
+    staff = room.get(f"/api/antifraud/case-rooms/{room_id}", "investigator").json()
+    posts = [i for i in staff["timeline"] if i["source"] == "partner"]
+    assert [(i["kind"], i["author"], i["unit"], i["detail"]) for i in posts] == [
+        ("account_frozen", "icbc", "bank", {"partner": "icbc"}),
+        ("note", "icbc", "bank", {"partner": "icbc"}),
+    ]
+    assert posts[0]["text"] == "已冻结收款账户，开户人手机 139****5678"
+    assert posts[1]["text"] == "请提供涉案账户的开户信息"
+    assert ("member", "suspect_located") in [(i["source"], i["kind"]) for i in staff["timeline"]]
+    with room.db.session() as s:
+        audits = [
+            a.detail
+            for a in s.scalars(
+                select(AuditRecord).where(
+                    AuditRecord.entity == "antifraud_case_room",
+                    AuditRecord.entity_id == str(room_id),
+                )
+            )
+            if a.detail.get("partner") == "icbc"
+        ]
+        events = [
+            m.payload
+            for m in s.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.subject == "antifraud.caseroom.entry_posted"
+                )
+            )
+        ]
+    assert sorted(a["kind"] for a in audits) == ["account_frozen", "note"]
+    assert sum(1 for e in events if e.get("unit") == "bank") == 2
+    assert all("text" not in e for e in events)
+
+    entries, records = room.count(CaseRoomEntry), room.count(AuditRecord)
+    # Another bank (not invited), an unknown room: 404 as reading it is. Staff: 403.
+    _error(room.post(url, {"text": "x"}, "abc"), 404, "room_id")
+    _error(
+        room.post("/api/antifraud/partner/case-rooms/99999/entries", {"text": "x"}, "icbc"),
+        404,
+        "room_id",
+    )
+    assert room.post(url, {"text": "x"}, "commander").status_code == 403
+    # Bad input names the field.
+    for body, field_name in (
+        ({"text": ""}, "text"),
+        ({"text": "   "}, "text"),
+        ({}, "text"),
+        ({"text": "x" * 2001}, "text"),
+        ({"kind": "suspect_located", "text": "x"}, "kind"),
+        ({"text": "x", "author": "commander"}, "author"),
+    ):
+        _error(room.post(url, body, "icbc"), 422, field_name)
+    assert (room.count(CaseRoomEntry), room.count(AuditRecord)) == (entries, records)
+
+    # A second bank joins: it sees neither the first bank's posts nor is seen by it.
+    r = room.post(
+        f"/api/antifraud/case-rooms/{room_id}/members",
+        {"partner": "abc", "unit": "bank"},
+        "commander",
+    )
+    assert r.status_code == 201, r.text
+    with clock.frozen(T0 + timedelta(minutes=3)):
+        assert (
+            room.post(url, {"kind": "funds_traced", "text": "资金已转出"}, "abc").status_code == 201
+        )
+    abc = room.get(f"/api/antifraud/partner/case-rooms/{room_id}", "abc").json()
+    assert [(i["author"], i["kind"]) for i in abc["timeline"] if i["source"] == "partner"] == [
+        ("abc", "funds_traced")
+    ]
+    icbc = room.get(f"/api/antifraud/partner/case-rooms/{room_id}", "icbc").json()
+    assert [(i["author"], i["kind"]) for i in icbc["timeline"] if i["source"] == "partner"] == [
+        ("icbc", "account_frozen"),
+        ("icbc", "note"),
+    ]
+    staff = room.get(f"/api/antifraud/case-rooms/{room_id}", "commander").json()
+    assert [i["author"] for i in staff["timeline"] if i["source"] == "partner"] == [
+        "icbc",
+        "icbc",
+        "abc",
+    ]
+
+    # A closed room: 409 on status, nothing written.
+    with clock.frozen(T0 + timedelta(hours=1)):
+        closed = room.post(
+            f"/api/antifraud/case-rooms/{room_id}/close", {"outcome": "intercepted"}, "commander"
+        )
+    assert closed.status_code == 200, closed.text
+    entries, records = room.count(CaseRoomEntry), room.count(AuditRecord)
+    _error(room.post(url, {"text": "还在吗"}, "icbc"), 409, "status")
+    _error(room.post(url, {"text": "还在吗"}, "abc"), 409, "status")
+    assert (room.count(CaseRoomEntry), room.count(AuditRecord)) == (entries, records)
 
 
 # ---------------------------------------------------------------------------- year on year

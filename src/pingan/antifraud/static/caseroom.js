@@ -15,6 +15,7 @@ const CSS = `
 .af-cr .af-cr-list li { cursor: pointer; }
 .af-cr .af-cr-timeline { max-height: 16em; overflow-y: auto; padding-left: 1.2em; }
 .af-cr .af-cr-timeline li[data-source="warning"] { opacity: .85; font-style: italic; }
+.af-cr .af-cr-timeline li[data-source="partner"] { border-left: 3px solid #d29922; padding-left: .3em; }
 .af-cr .af-cr-form { display: flex; flex-wrap: wrap; gap: .3em; margin: .3em 0; }
 .af-cr svg text { font-size: 9px; fill: currentColor; }
 `;
@@ -150,6 +151,9 @@ export async function mount(root, ctx) {
     return [base, ...extra].join(" · ");
   }
 
+  // A bank's post (source "partner") is marked as from the bank.
+  const author = (i) => (i.source === "partner" ? `${P("caseroom.from_bank", { bank: i.author })} ` : i.author ? `${i.author} ` : "");
+
   function renderRoom() {
     const r = state.room;
     if (!r) { roomBox.replaceChildren(); return; }
@@ -177,7 +181,7 @@ export async function mount(root, ctx) {
       }))),
       el("ol", { class: "af-cr-timeline" }, ...r.timeline.map((i) => el("li", {
         "data-source": i.source, "data-kind": i.kind,
-        text: `${when(i.at)} ${i.author ? `${i.author} ` : ""}${describe(i)}${i.text ? ` — ${i.text}` : ""}`,
+        text: `${when(i.at)} ${author(i)}${describe(i)}${i.text ? ` — ${i.text}` : ""}`,
       }))),
       open && el("div", { class: "af-cr-form" }, kind, text,
         el("button", { type: "button", "data-action": "post-entry", text: P("caseroom.post"),
