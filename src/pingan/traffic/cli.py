@@ -106,6 +106,13 @@ def evaluate_cmd(
         str | None,
         typer.Option("--controllers", help="Subset of controllers (comma separated)."),
     ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate/--no-calibrate",
+            help="Choose Pingan's cycle by simulating each candidate once (seed 1000).",
+        ),
+    ] = True,
 ) -> None:
     """Compare default, Webster+coordination, actuated, max-pressure and Pingan's green wave.
 
@@ -153,6 +160,7 @@ def evaluate_cmd(
                 workdir=out,
                 controllers=chosen,
                 progress=tick,
+                calibrate=calibrate,
             )
     except PinganError as exc:
         raise _fail(exc) from None
@@ -173,6 +181,19 @@ def evaluate_cmd(
                 band_out=band["band_out_s"],
                 band_in=band["band_in_s"],
                 efficiency=f"{band['efficiency']:.0%}",
+            )
+        )
+    for row in prepared.calibration:
+        console.print(
+            t(
+                "traffic.cli.calibration",
+                cycle=row["cycle_s"],
+                band=row["band_s"],
+                delay=f"{row['estimated_delay']:,.0f}",
+                corridor=row["corridor_tt_s"],
+                network=row["network_tt_s"],
+                default=row["default_network_tt_s"],
+                mark=t("traffic.cli.chosen") if row["chosen"] else "",
             )
         )
     table = summarise(results)

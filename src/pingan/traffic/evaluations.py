@@ -308,6 +308,7 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str) -> None:
                 "scenario": scenario.name,
                 "corridor": list(prepared.corridor),
                 "signals": len(prepared.corridor_tls),
+                "calibration": prepared.calibration,
                 "table": {
                     c: {m: [_number(v[0]), _number(v[1])] for m, v in row_.items()}
                     for c, row_ in table.items()

@@ -28,7 +28,7 @@ from pingan.traffic.webster import (
     webster_plan,
 )
 
-__all__ = ["GreenWave", "design_green_wave"]
+__all__ = ["GreenWave", "design_green_wave", "green_wave_candidates"]
 
 SATURATION_PER_LANE = 1800.0
 PED_SPEED = 1.2
@@ -43,6 +43,8 @@ class GreenWave:
     band: BandPlan
     programs: dict[str, Program]
     signals: list[CorridorSignal]
+    estimated_delay: float = math.nan
+    """Webster's uniform delay over the corridor's signals, veh·s/h (:func:`_plan_delay`)."""
 
     def to_json(self) -> str:
         """Vendor-neutral JSON: cycle, band, and per signal offset and every phase."""
@@ -205,7 +207,42 @@ def design_green_wave(
     cycle_step_s: float = 5.0,
     program_id: str = "pingan",
 ) -> GreenWave:
-    """Design the green wave for ``corridor`` (outbound edge ids) of ``net``.
+    """Design the green wave for ``corridor`` (outbound edge ids) of ``net``: of
+    :func:`green_wave_candidates`, the one with the least estimated delay."""
+    return min(
+        green_wave_candidates(
+            net,
+            corridor,
+            programs,
+            link_flows,
+            cycle_range=cycle_range,
+            cycle_slack_s=cycle_slack_s,
+            speed_share=speed_share,
+            queue_s=queue_s,
+            side_degree=side_degree,
+            cycle_step_s=cycle_step_s,
+            program_id=program_id,
+        ),
+        key=lambda wave: (wave.estimated_delay, wave.band.cycle_s),
+    )
+
+
+def green_wave_candidates(
+    net: Any,
+    corridor: Sequence[str],
+    programs: Mapping[str, Program],
+    link_flows: Mapping[str, Mapping[int, float]],
+    *,
+    cycle_range: tuple[float, float] = (50.0, 140.0),
+    cycle_slack_s: float = 40.0,
+    speed_share: tuple[float, float] = (0.75, 0.95),
+    queue_s: float = 2.0,
+    side_degree: float = 0.5,
+    cycle_step_s: float = 5.0,
+    program_id: str = "pingan",
+) -> list[GreenWave]:
+    """The green-wave plans for ``corridor`` (outbound edge ids) of ``net``, one per
+    candidate common cycle, ascending, each with its estimated delay.
 
     ``programs`` are the current programmes (phase order, yellow and all-red are kept);
     ``link_flows`` the hourly flow per traffic-light link (:func:`count_link_flows`). The
@@ -215,7 +252,8 @@ def design_green_wave(
     cologne3, 0.9 cut the corridor's travel time but raised the network's by 17 %, 0.6 by
     3 %, 0.5 not at all (seeds 0–1, see docs/desks/traffic.md). The common cycle is the
     one, every ``cycle_step_s`` from the critical cycle up to MAXBAND's, with the least
-    estimated delay (:func:`_plan_delay`).
+    estimated delay (:func:`_plan_delay`); :func:`design_green_wave` takes that one, the
+    SUMO evaluation may compare them in simulation (``evaluate.prepare(calibrate=True)``).
     """
     signals = corridor_signals(net, corridor)
     if len(signals) < 2:
@@ -297,7 +335,7 @@ def design_green_wave(
             for k in range(int((best_cycle - rng[0]) // cycle_step_s) + 1)
         }
     )
-    chosen: tuple[float, float, list[Signal], dict[str, Program], BandPlan] | None = None
+    waves: list[GreenWave] = []
     for cycle in candidates:
         final_signals, retimed = band_signals(cycle)
         try:
@@ -306,14 +344,19 @@ def design_green_wave(
             if exc.key != "traffic.error.infeasible":
                 raise
             continue
-        cost = _plan_delay(webster, retimed, signals, band)
-        if chosen is None or cost < chosen[0] - 1e-9:
-            chosen = (cost, cycle, final_signals, retimed, band)
-    if chosen is None:  # pragma: no cover - MAXBAND's own cycle is feasible
+        for i, sig in enumerate(signals):
+            prog = retimed[sig.tls_id]
+            start, _len = prog.green_block(sig.links_out)
+            prog.offset = (band.offsets_s[i] - start) % cycle
+        waves.append(
+            GreenWave(
+                corridor=list(corridor),
+                band=band,
+                programs=retimed,
+                signals=signals,
+                estimated_delay=_plan_delay(webster, retimed, signals, band),
+            )
+        )
+    if not waves:  # pragma: no cover - MAXBAND's own cycle is feasible
         raise ValidationFailed("traffic.error.infeasible", field="corridor")
-    _cost, cycle, final_signals, retimed, band = chosen
-    for i, sig in enumerate(signals):
-        prog = retimed[sig.tls_id]
-        start, _len = prog.green_block(sig.links_out)
-        prog.offset = (band.offsets_s[i] - start) % cycle
-    return GreenWave(corridor=list(corridor), band=band, programs=retimed, signals=signals)
+    return waves

@@ -119,6 +119,24 @@ def test_pingan_plan_file_loads_and_runs(
     assert prepared.plan_svg.startswith("<svg")
 
 
+def test_pingan_cycle_is_calibrated_in_simulation(
+    evaluation: tuple[Prepared, list[dict[str, Any]]],
+) -> None:
+    prepared, _ = evaluation
+    rows = prepared.calibration
+    assert len(rows) >= 2  # several candidate cycles, each simulated once
+    assert [r["cycle_s"] for r in rows] == sorted(r["cycle_s"] for r in rows)
+    chosen = [r for r in rows if r["chosen"]]
+    assert len(chosen) == 1
+    assert chosen[0]["cycle_s"] == pytest.approx(
+        json.loads(prepared.plan_json)["cycle_s"], abs=0.05
+    )
+    assert all(r["corridor_tt_s"] > 0 and r["network_tt_s"] > 0 for r in rows)
+    fit = [r for r in rows if r["network_tt_s"] <= r["default_network_tt_s"]]
+    if fit:
+        assert chosen[0]["corridor_tt_s"] == min(r["corridor_tt_s"] for r in fit)
+
+
 def _by(results: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next(r for r in results if r["controller"] == name)
 
