@@ -222,6 +222,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/antifraud/partner/stop-payments"): frozenset({PARTNER}),
     ("POST", "/api/antifraud/partner/stop-payments/{stop_payment_id}/answer"): frozenset({PARTNER}),
     ("GET", "/api/antifraud/teams"): frozenset({DISSUASION, COMMANDER, ADMIN, ANALYST}),
+    ("GET", "/api/antifraud/teams/{team_id}/members"): frozenset(
+        {DISSUASION, COMMANDER, ADMIN, ANALYST}
+    ),
+    ("PUT", "/api/antifraud/teams/{team_id}/members"): UNIT_MANAGERS,
     ("GET", "/api/antifraud/warnings"): frozenset({DISSUASION, COMMANDER, ADMIN, ANALYST}),
     ("GET", "/api/antifraud/warnings/{warning_id}"): frozenset(
         {DISSUASION, COMMANDER, ADMIN, ANALYST}
@@ -289,6 +293,8 @@ QUERIES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/traffic/destinations"): {"city_id": 999_999},
 }
 BODIES: dict[tuple[str, str], Callable[[str, dict[str, Any]], Any]] = {
+    # antifraud: team members (no such team: allowed callers get 404)
+    ("PUT", "/api/antifraud/teams/{team_id}/members"): lambda caller, w: {"usernames": []},
     # dispatch: event security (no city imported: allowed callers get 404)
     ("POST", "/api/dispatch/security-events"): lambda caller, w: {
         "city_id": 999_999,
@@ -561,6 +567,7 @@ def test_every_route_for_every_role(app: FastAPI) -> None:
         "warning_id": 999_999,  # antifraud
         "stop_payment_id": 999_999,
         "room_id": 999_999,  # antifraud: case rooms
+        "team_id": 999_999,  # antifraud: team members
         "list_id": 999_999,
         "ref": "no-such-request",
         "code": "no-such-kiosk",  # identity: kiosks

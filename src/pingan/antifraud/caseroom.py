@@ -5,10 +5,11 @@ new account, or a stop-payment asked of a bank) — can get a case room. The ope
 as its commander (a commander or administrator) or as a member of their unit, invites
 the other units — criminal investigation (刑侦), intelligence command (情指), the local
 police station (派出所), other dissuasion members — as signed-in users of the warning's
-jurisdiction, and the banks involved by their partner code (a bank reads its own rooms
-through its API key, nothing else, and posts short messages to them while they are open,
-shown as from the bank). Members post timeline entries (notes, calls made, accounts frozen,
-suspects located, funds traced).
+jurisdiction (one by one, or a whole warning-dissuasion team at once), and the banks
+involved by their partner code (a bank reads its own rooms through its API key, nothing
+else, and posts short messages to them while they are open, shown as from the bank).
+Members post timeline entries (notes, calls made, accounts frozen, suspects located, funds
+traced).
 
 **One timeline.** The room's own entries are merged, by time, with the warning's records:
 the warning raised, every contact attempt (calls, SMS, visits), every stop-payment
@@ -36,6 +37,7 @@ from typing import Any, Final
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from pingan.antifraud import service
 from pingan.antifraud.caseroom_schemas import (
     BankEntryCreate,
     CaseRoomBrief,
@@ -464,12 +466,14 @@ def add_member(
 ) -> CaseRoomMember:
     """Invite a user of a unit (active, allowed case rooms, of the room's jurisdiction:
     else 422 on ``username``) or a bank (a live partner key: else 422 on ``partner``).
-    Exactly one of the two (422 on ``username``); twice is a 409 on the same field. Only
-    the room's commander or a supervisor invites (403)."""
+    Exactly one of ``username``, ``partner`` and ``team_id`` (422 on ``username``, or on
+    ``team_id`` when it was given with another; a team goes to :func:`add_team`); twice is
+    a 409 on the same field. Only the room's commander or a supervisor invites (403)."""
     room = _open_room(db, room_id, actor)
     _may_lead(db, room, actor)
-    if (member_in.username is None) == (member_in.partner is None):
-        raise ValidationFailed("antifraud.caseroom.error.user_or_partner", field="username")
+    _one_invitee(member_in)
+    if member_in.team_id is not None:
+        raise ValidationFailed("antifraud.caseroom.error.user_or_partner", field="team_id")
     if member_in.username is not None:
         user = db.scalars(select(User).where(User.username == member_in.username)).first()
         if user is None or not user.active:
@@ -546,6 +550,126 @@ def add_member(
         ),
     )
     return member
+
+
+def _one_invitee(member_in: MemberCreate) -> None:
+    given = [
+        name for name in ("username", "partner", "team_id") if getattr(member_in, name) is not None
+    ]
+    if len(given) != 1:
+        field_name = "team_id" if "team_id" in given else "username"
+        raise ValidationFailed("antifraud.caseroom.error.user_or_partner", field=field_name)
+
+
+def _may_join(db: Session, user: User, room: CaseRoom) -> bool:
+    """Whether an active ``user`` may be a member of ``room`` (role and jurisdiction)."""
+    invitee = auth_service.principal_for_user(db=db, user=user)
+    return has_permission(invitee.roles, ROOM_PERMISSION) and invitee.sees(room.jurisdiction_id)
+
+
+def add_team(
+    *, db: Session, room_id: int, member_in: MemberCreate, actor: Principal
+) -> list[CaseRoomMember]:
+    """Invite every member of a warning-dissuasion team (``team_id``) at once, as members
+    of ``member_in.unit`` (``unit_name`` defaults to the team's name).
+
+    Same permission as one invitation (the room's commander or a supervisor, 403). The team
+    must be one the caller sees (unknown or outside their jurisdictions: 404 on
+    ``team_id``); ``role`` must be ``member`` (422 on ``role``), ``unit`` not ``bank``
+    (422 on ``unit``). Added: the team's members who are active users, may work case rooms
+    and serve the room's jurisdiction, and are not in the room yet; the others are skipped
+    (named in the audit record). Inviting the team again adds nobody and writes nothing.
+    One timeline entry (``member_added`` with ``detail.team`` and ``detail.members``), one
+    audit record and one ``antifraud.caseroom.member_added`` event per invitation that
+    added someone. Returns the members added."""
+    room = _open_room(db, room_id, actor)
+    _may_lead(db, room, actor)
+    _one_invitee(member_in)
+    assert member_in.team_id is not None
+    team = service.get_team(db=db, team_id=member_in.team_id, principal=actor)
+    if member_in.unit == "bank":
+        raise ValidationFailed("antifraud.caseroom.error.bank_is_partner", field="unit")
+    if member_in.role != "member":
+        raise ValidationFailed("antifraud.caseroom.error.team_commander", field="role")
+    names = service.team_usernames(db=db, team_id=team.id)
+    present = set(
+        db.scalars(
+            select(CaseRoomMember.username).where(
+                CaseRoomMember.room_id == room.id, CaseRoomMember.username.in_(names)
+            )
+        )
+    )
+    users = {
+        u.username: u
+        for u in db.scalars(
+            select(User).where(User.username.in_([n for n in names if n not in present]))
+        )
+    }
+    added: list[str] = []
+    skipped: list[str] = []
+    for name in names:
+        if name in present:
+            continue
+        user = users.get(name)
+        if user is not None and user.active and _may_join(db, user, room):
+            added.append(name)
+        else:
+            skipped.append(name)
+    if not added:
+        return []
+    now = clock.now()
+    unit_name = member_in.unit_name or team.name
+    members = [
+        CaseRoomMember(
+            room_id=room.id,
+            username=name,
+            unit=member_in.unit,
+            unit_name=unit_name,
+            role="member",
+            invited_by=actor.username,
+            joined_at=now,
+        )
+        for name in added
+    ]
+    db.add_all(members)
+    db.flush()
+    _entry(
+        db,
+        room,
+        kind="member_added",
+        source="room",
+        author=actor.username,
+        unit=member_in.unit,
+        text=", ".join(added),
+        detail={
+            "team": team.code,
+            "team_id": team.id,
+            "team_name": team.name,
+            "members": added,
+            "unit": member_in.unit,
+            "role": "member",
+        },
+        at=now,
+    )
+    _audit(
+        db,
+        actor,
+        room,
+        audit.UPDATE,
+        team=team.code,
+        team_id=team.id,
+        members=added,
+        skipped=skipped,
+        unit=member_in.unit,
+        role="member",
+    )
+    record(
+        db,
+        CaseRoomMemberAdded(
+            room_id=room.id, warning_id=room.warning_id, unit=member_in.unit, role="member"
+        ),
+    )
+    return members
 
 
 def post_entry(

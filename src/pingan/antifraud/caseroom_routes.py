@@ -1,17 +1,17 @@
 """HTTP routes of the linkage case room and the year-on-year dashboard (under ``/api``).
 
 Staff: open a room for an urgent warning, list and read the rooms one may see (members;
-supervisors of the jurisdiction), invite units, post timeline entries, close. Banks: the
-rooms they were invited to, through their partner API key (another room is a 404): read
-what concerns them, post short messages while the room is open. Included by
-:mod:`pingan.antifraud.routes`.
+supervisors of the jurisdiction), invite units (one user, one bank or a whole team), post
+timeline entries, close. Banks: the rooms they were invited to, through their partner API
+key (another room is a 404): read what concerns them, post short messages while the room
+is open. Included by :mod:`pingan.antifraud.routes`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import caseroom, service, yoy
@@ -82,10 +82,19 @@ def get_room(room_id: RowId, who: RoomReader, db: DbSession) -> Any:
     status_code=status.HTTP_201_CREATED,
     summary="Invite a unit",
 )
-def add_member(room_id: RowId, member_in: MemberCreate, who: RoomReader, db: DbSession) -> Any:
-    """A user of the room's jurisdiction (``username``) or a bank (``partner``); the room's
-    commander or a supervisor only."""
-    caseroom.add_member(db=db, room_id=room_id, member_in=member_in, actor=who)
+def add_member(
+    room_id: RowId, member_in: MemberCreate, who: RoomReader, db: DbSession, response: Response
+) -> Any:
+    """A user of the room's jurisdiction (``username``), a bank (``partner``) or every
+    member of a team (``team_id``: its active members who may join and are not in the room
+    yet; inviting it again adds nobody and answers 200); the room's commander or a
+    supervisor only."""
+    if member_in.team_id is not None:
+        added = caseroom.add_team(db=db, room_id=room_id, member_in=member_in, actor=who)
+        if not added:
+            response.status_code = status.HTTP_200_OK
+    else:
+        caseroom.add_member(db=db, room_id=room_id, member_in=member_in, actor=who)
     return _read(db, caseroom.get_room(db=db, room_id=room_id, principal=who))
 
 

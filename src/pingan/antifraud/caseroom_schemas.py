@@ -40,12 +40,14 @@ class CaseRoomCreate(BaseModel):
 
 
 class MemberCreate(BaseModel):
-    """Invite a unit: a signed-in user (``username``) or a bank (``partner``), not both."""
+    """Invite a unit: a signed-in user (``username``), a bank (``partner``) or every member
+    of a warning-dissuasion team (``team_id``) — exactly one of the three."""
 
     model_config = ConfigDict(extra="forbid")
 
     username: Username | None = None
     partner: PartnerCode | None = None
+    team_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     unit: Unit
     unit_name: str = Field(default="", max_length=200)
     role: RoomRole = "member"

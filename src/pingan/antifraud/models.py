@@ -1,5 +1,5 @@
-"""Tables of the anti-fraud desk: teams, potential victims, signals, warnings, contacts,
-stop-payments and the editable SLA policy of the five quick steps (快五条)."""
+"""Tables of the anti-fraud desk: teams and their members, potential victims, signals,
+warnings, contacts, stop-payments and the editable SLA policy of the five quick steps (快五条)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,24 @@ class Team(Base):
     """Open warnings the team works at once; routing balances load / capacity."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TeamMember(Base):
+    """A signed-in user on a warning-dissuasion team: their ``scope=team`` queue is the
+    team's warnings, and a case room can invite the whole team at once. Users are referred
+    to by username, as ``FraudWarning.assignee`` and case-room members are."""
+
+    __tablename__ = "antifraud_team_members"
+    __table_args__ = (
+        UniqueConstraint("team_id", "username", name="uq_antifraud_team_members_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("antifraud_teams.id", ondelete="CASCADE"), index=True
+    )
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class PotentialVictim(Base):

@@ -6,9 +6,10 @@ Two sides:
   for banks ``/antifraud/partner/stop-payments`` — a bank sees and answers only the
   requests addressed to it (its key's ``partner`` is the bank's code); another bank's
   request is a 404. Signed-in staff get a 403 on every partner route.
-- staff: the teams, the warning queue with its countdowns, a warning in full, contact
-  attempts, the visit escalation, stop-payments and renewals, closing, the SLA policy
-  (commanders and administrators) and the dashboards.
+- staff: the teams and their members (set by commanders and administrators), the warning
+  queue with its countdowns, a warning in full, contact attempts, the visit escalation,
+  stop-payments and renewals, closing, the SLA policy (commanders and administrators) and
+  the dashboards.
 
 The person's phone number (and the accounts of stop-payments) are masked in every answer
 unless the caller's role needs them — dissuasion team members and commanders call back —
@@ -38,6 +39,8 @@ from pingan.antifraud.schemas import (
     StopPaymentCreate,
     StopPaymentRead,
     SweepReport,
+    TeamMembersBody,
+    TeamMembersRead,
     TeamRead,
     VisitCreate,
     WarningBrief,
@@ -193,6 +196,29 @@ def list_teams(who: Reader, db: DbSession) -> Any:
     return service.list_teams(db=db, principal=who)
 
 
+@router.get("/teams/{team_id}/members", response_model=TeamMembersRead, summary="A team's members")
+def get_team_members(team_id: RowId, who: Reader, db: DbSession) -> Any:
+    """The users on a team of the caller's jurisdictions (another team: 404 on
+    ``team_id``)."""
+    team = service.get_team(db=db, team_id=team_id, principal=who)
+    return service.team_members_read(db=db, team=team)
+
+
+@router.put(
+    "/teams/{team_id}/members", response_model=TeamMembersRead, summary="Set a team's members"
+)
+def put_team_members(
+    team_id: RowId, members_in: TeamMembersBody, who: Supervisor, db: DbSession
+) -> Any:
+    """Replace the member list (commanders and administrators). Each username must be an
+    active user who reads the desk and serves the team's jurisdiction, else 422 on
+    ``usernames[i]`` and nothing is written; duplicates collapse; audited."""
+    team = service.set_team_members(
+        db=db, team_id=team_id, usernames=members_in.usernames, actor=who
+    )
+    return service.team_members_read(db=db, team=team)
+
+
 @router.get("/warnings", response_model=list[WarningBrief], summary="The warning queue")
 def list_warnings(
     who: Reader,
@@ -204,8 +230,10 @@ def list_warnings(
     escalated: bool | None = None,
     limit: Limit = 200,
 ) -> Any:
-    """Warnings of the caller's jurisdictions (``scope=mine``: assigned to the caller),
-    soonest deadline first, each with ``seconds_left`` of its current step."""
+    """Warnings of the caller's jurisdictions, soonest deadline first, each with
+    ``seconds_left`` of its current step. ``scope=team`` (default): the caller's teams'
+    warnings when they are on a team, else all of their jurisdictions'; ``mine``: assigned
+    to the caller; ``all``: all of their jurisdictions'."""
     rows = service.list_warnings(
         db=db,
         principal=who,

@@ -16,6 +16,8 @@ from pingan.core.privacy import BankCardNumber, MobileNumber
 
 MAX_BATCH = 10_000
 """Signals accepted in one request."""
+MAX_TEAM_MEMBERS = 500
+"""Usernames accepted in one team's member list."""
 
 Level = Literal["low", "medium", "high"]
 FraudType = Literal[
@@ -156,6 +158,29 @@ class TeamRead(TeamRef):
     capacity: int
     active: bool
     open_warnings: int
+    members: int = Field(default=0, description="Users on the team (their team queue).")
+
+
+class TeamMembersBody(BaseModel):
+    """The whole member list of a team (replaces the current one); duplicates collapse."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    usernames: list[str] = Field(max_length=MAX_TEAM_MEMBERS)
+
+
+class TeamMemberRead(BaseModel):
+    """A member of a team."""
+
+    username: str
+    added_at: datetime
+
+
+class TeamMembersRead(TeamRef):
+    """A team and its members (by username)."""
+
+    jurisdiction_id: int
+    members: list[TeamMemberRead]
 
 
 class WarningBrief(BaseModel):

@@ -13,6 +13,10 @@ vectorised call. A person reaching ``medium`` or ``high`` gets a warning (or the
 warning is upgraded), with the reasons in zh-CN and en, routed to the least-loaded
 active team of their jurisdiction (else of the nearest jurisdiction above, else below).
 
+**Teams.** A supervisor sets each team's members (users who read the desk and serve the
+team's jurisdiction); a member's ``scope=team`` queue is their teams' warnings, and a
+case room can invite a whole team (:mod:`pingan.antifraud.caseroom`).
+
 **Five quick steps (快五条).** Assessment (the score) and push (routing) happen on
 ingest; dissuasion, stop-payment and feedback each get a deadline from the editable
 :class:`~pingan.antifraud.models.SlaPolicy`; the deadline is a row (``due_at``) and
@@ -83,6 +87,7 @@ from pingan.antifraud.models import (
     SlaPolicy,
     StopPayment,
     Team,
+    TeamMember,
 )
 from pingan.antifraud.schemas import (
     MAX_BATCH,
@@ -97,6 +102,8 @@ from pingan.antifraud.schemas import (
     StopPaymentCreate,
     StopPaymentRead,
     SweepReport,
+    TeamMemberRead,
+    TeamMembersRead,
     TeamRead,
     TeamRef,
     TransferSignal,
@@ -114,9 +121,10 @@ from pingan.antifraud.text import (
 )
 from pingan.antifraud.typology import LEVELS, TypologyScorer, load_config
 from pingan.core import audit, clock
+from pingan.core.auth import service as auth_service
 from pingan.core.auth.deps import scope_to_jurisdictions
-from pingan.core.auth.models import ApiKey, Jurisdiction
-from pingan.core.auth.permissions import Principal, actor_name
+from pingan.core.auth.models import ApiKey, Jurisdiction, User
+from pingan.core.auth.permissions import Principal, actor_name, has_permission
 from pingan.core.errors import Conflict, NotFound, ValidationFailed
 from pingan.core.i18n import translate
 from pingan.core.module import Context
@@ -134,6 +142,8 @@ MULE_FANIN: Final = 3
 """A receiving account with this many senders in 24 h counts as mule-like."""
 RANK: Final = {level: i for i, level in enumerate(LEVELS)}
 QueueScope = Literal["mine", "team", "all"]
+TEAM_MEMBER_PERMISSION: Final = "antifraud.read"
+"""What a team member's roles must grant: reading the team's warnings."""
 StatusFilter = Literal["open", "closed", "all"]
 
 _SIGNALS: Final = TypeAdapter[list[Any]](list[SignalIn])
@@ -446,8 +456,14 @@ def _start_step(
 
 
 def list_teams(*, db: Session, principal: Principal | None = None) -> list[TeamRead]:
-    """The teams the caller may see, with their open load."""
+    """The teams the caller may see, with their open load and member count."""
     loads = _loads(db)
+    sizes: dict[int, int] = {
+        team_id: int(n)
+        for team_id, n in db.execute(
+            select(TeamMember.team_id, func.count()).group_by(TeamMember.team_id)
+        )
+    }
     stmt = _scope(select(Team).order_by(Team.code), Team.jurisdiction_id, principal)
     return [
         TeamRead(
@@ -458,9 +474,109 @@ def list_teams(*, db: Session, principal: Principal | None = None) -> list[TeamR
             capacity=t.capacity,
             active=t.active,
             open_warnings=loads.get(t.id, 0),
+            members=sizes.get(t.id, 0),
         )
         for t in db.scalars(stmt)
     ]
+
+
+def get_team(*, db: Session, team_id: int, principal: Principal | None = None) -> Team:
+    """A team the caller may see: 404 on ``team_id`` when there is none or it lies outside
+    the caller's jurisdictions (as if it did not exist, like warnings)."""
+    team = db.get(Team, team_id)
+    if team is None or (principal is not None and not principal.sees(team.jurisdiction_id)):
+        raise NotFound("antifraud.error.team_not_found", field="team_id", id=team_id)
+    return team
+
+
+def team_usernames(*, db: Session, team_id: int) -> list[str]:
+    """The usernames on a team, sorted."""
+    return list(
+        db.scalars(
+            select(TeamMember.username)
+            .where(TeamMember.team_id == team_id)
+            .order_by(TeamMember.username)
+        )
+    )
+
+
+def team_members_read(*, db: Session, team: Team) -> TeamMembersRead:
+    """A team with its members (by username, then when they were added)."""
+    rows = db.scalars(
+        select(TeamMember).where(TeamMember.team_id == team.id).order_by(TeamMember.username)
+    )
+    return TeamMembersRead(
+        id=team.id,
+        code=team.code,
+        name=team.name,
+        jurisdiction_id=team.jurisdiction_id,
+        members=[TeamMemberRead(username=m.username, added_at=m.added_at) for m in rows],
+    )
+
+
+def set_team_members(
+    *, db: Session, team_id: int, usernames: Sequence[str], actor: Principal
+) -> Team:
+    """Replace a team's member list (a supervisor's edit).
+
+    The team must be one the caller sees (else 404 on ``team_id``). Every username must
+    be an active user (else 422 on ``usernames[i]``) whose roles read the desk's warnings
+    and whose jurisdictions cover the team's (else 422 on ``usernames[i]``): a member must
+    be able to see the team's warnings. Duplicates collapse. Nothing is written on a
+    refusal; a change writes one audit record with the usernames added and removed (no
+    record when the list is unchanged)."""
+    team = get_team(db=db, team_id=team_id, principal=actor)
+    names = [n.strip() for n in usernames]
+    wanted = list(dict.fromkeys(names))
+    users = {
+        u.username: u
+        for u in db.scalars(select(User).where(User.username.in_([n for n in wanted if n])))
+    }
+    checked: set[str] = set()
+    for i, name in enumerate(names):
+        if name in checked:
+            continue
+        field_name = f"usernames[{i}]"
+        user = users.get(name)
+        if user is None or not user.active:
+            raise ValidationFailed(
+                "antifraud.error.unknown_member", field=field_name, username=name
+            )
+        member = auth_service.principal_for_user(db=db, user=user)
+        if not has_permission(member.roles, TEAM_MEMBER_PERMISSION):
+            raise ValidationFailed("antifraud.error.member_role", field=field_name, username=name)
+        if not member.sees(team.jurisdiction_id):
+            raise ValidationFailed(
+                "antifraud.error.member_other_jurisdiction", field=field_name, username=name
+            )
+        checked.add(name)
+    current = {
+        m.username: m for m in db.scalars(select(TeamMember).where(TeamMember.team_id == team.id))
+    }
+    added = sorted(set(wanted) - set(current))
+    removed = sorted(set(current) - set(wanted))
+    if not added and not removed:
+        return team
+    for name in removed:
+        db.delete(current[name])
+    now = clock.now()
+    db.add_all(TeamMember(team_id=team.id, username=name, added_at=now) for name in added)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action=audit.UPDATE,
+        entity="antifraud_team",
+        entity_id=team.id,
+        reason="antifraud: team members",
+        detail={"team": team.code, "added": added, "removed": removed},
+    )
+    return team
+
+
+def user_team_ids(*, db: Session, username: str) -> list[int]:
+    """The teams ``username`` is a member of."""
+    return list(db.scalars(select(TeamMember.team_id).where(TeamMember.username == username)))
 
 
 def _loads(db: Session) -> dict[int, int]:
@@ -1408,11 +1524,19 @@ def list_warnings(
     escalated: bool | None = None,
     limit: int = 200,
 ) -> list[FraudWarning]:
-    """The queue: warnings of the caller's jurisdictions (``mine``: assigned to the caller),
-    soonest deadline first."""
+    """The queue, soonest deadline first, always within the caller's jurisdictions.
+
+    ``team`` (the default): for a caller on at least one team (``antifraud_team_members``),
+    the warnings routed to their teams; for a caller on no team, every warning of their
+    jurisdictions (as before teams had members). ``mine``: assigned to the caller. ``all``:
+    every warning of their jurisdictions. ``team_id`` narrows any scope to one team."""
     stmt = _scope(select(FraudWarning), FraudWarning.jurisdiction_id, principal)
     if scope == "mine":
         stmt = stmt.where(FraudWarning.assignee == principal.username)
+    elif scope == "team":
+        teams = user_team_ids(db=db, username=principal.username)
+        if teams:
+            stmt = stmt.where(FraudWarning.team_id.in_(teams))
     if team_id is not None:
         stmt = stmt.where(FraudWarning.team_id == team_id)
     if status == "open":

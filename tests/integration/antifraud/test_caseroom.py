@@ -2,7 +2,8 @@
 
 A small world without a city: a city jurisdiction with two districts and another city,
 one dissuasion team, staff of several units (real logins) and partner keys (an operator
-and two banks). Time is frozen so the timeline's order is the test's.
+and two banks). Time is frozen so the timeline's order is the test's. The teams' member
+lists (and the team queue they drive) are tested here too, in the same small world.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pingan.antifraud import caseroom, module
-from pingan.antifraud.models import CaseRoom, CaseRoomEntry, CaseRoomMember, Team
+from pingan.antifraud.models import (
+    CaseRoom,
+    CaseRoomEntry,
+    CaseRoomMember,
+    FraudWarning,
+    Team,
+    TeamMember,
+)
 from pingan.core import clock
 from pingan.core.audit import AuditRecord
 from pingan.core.auth import service as auth
-from pingan.core.auth.models import Jurisdiction
+from pingan.core.auth.models import Jurisdiction, User
 from pingan.core.auth.permissions import Principal
 from pingan.core.auth.schemas import ApiKeyCreate, JurisdictionCreate, UserCreate
 from pingan.core.bus import InProcessBus
@@ -56,6 +64,10 @@ class Room:
     def post(self, path: str, body: Any, who: str) -> Any:
         """POST as ``who``."""
         return self.client.post(path, json=body, headers=self.headers[who])
+
+    def put(self, path: str, body: Any, who: str) -> Any:
+        """PUT as ``who``."""
+        return self.client.put(path, json=body, headers=self.headers[who])
 
     def count(self, model: Any) -> int:
         """Rows of a table."""
@@ -757,3 +769,323 @@ def test_year_on_year_cases_and_losses_from_records(room: Room) -> None:
     assert last["through_month"] == 12 and last["cases"] == 2 and last["losses"] == 25_000.0
     _error(room.get("/api/antifraud/dashboard/year-on-year", "commander", year=1900), 422, "year")
     assert room.get("/api/antifraud/dashboard/year-on-year", "investigator").status_code == 403
+
+
+# ---------------------------------------------------------------------------- teams
+
+
+def _team(room: Room, code: str) -> int:
+    with room.db.session() as s:
+        return int(s.scalars(select(Team.id).where(Team.code == code)).one())
+
+
+def _staff(room: Room, users: dict[str, tuple[str, str]], *, login: bool = False) -> None:
+    """More staff: name -> (role, jurisdiction code); ``login`` signs them in."""
+    with room.db.session() as s:
+        for name, (role, where) in users.items():
+            auth.create_user(
+                db=s,
+                user_in=UserCreate(
+                    username=name, password=PASSWORD, roles=[role], jurisdictions=[where]
+                ),
+                actor=SYSTEM,
+            )
+    for name in users if login else ():
+        r = room.client.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        room.headers[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def _set_user(room: Room, name: str, **values: Any) -> None:
+    with room.db.session() as s:
+        user = s.scalars(select(User).where(User.username == name)).one()
+        for key, value in values.items():
+            setattr(user, key, value)
+
+
+def _members(room: Room) -> set[tuple[int, str]]:
+    with room.db.session() as s:
+        return {(m.team_id, m.username) for m in s.scalars(select(TeamMember))}
+
+
+def _team_audits(room: Room, team_id: int) -> list[dict[str, Any]]:
+    with room.db.session() as s:
+        return [
+            dict(a.detail)
+            for a in s.scalars(
+                select(AuditRecord)
+                .where(
+                    AuditRecord.entity == "antifraud_team", AuditRecord.entity_id == str(team_id)
+                )
+                .order_by(AuditRecord.id)
+            )
+        ]
+
+
+def test_a_supervisor_sets_a_teams_members(room: Room) -> None:
+    _staff(
+        room,
+        {
+            "dissuasion-2": ("dissuasion", "cr-d1"),
+            "analyst-1": ("analyst", "cr-d1"),
+            "dissuasion-d2": ("dissuasion", "cr-d2"),
+            "retired": ("dissuasion", "cr-d1"),
+        },
+    )
+    _set_user(room, "retired", active=False)
+    team = _team(room, "cr-team-1")
+    url = f"/api/antifraud/teams/{team}/members"
+    r = room.get(url, "dissuasion")
+    assert r.status_code == 200, r.text
+    assert r.json()["code"] == "cr-team-1" and r.json()["members"] == []
+
+    # Duplicates collapse; the answer lists the members by username.
+    with clock.frozen(T0):
+        r = room.put(url, {"usernames": ["dissuasion", "analyst-1", "dissuasion"]}, "commander")
+    assert r.status_code == 200, r.text
+    assert [m["username"] for m in r.json()["members"]] == ["analyst-1", "dissuasion"]
+    assert r.json()["members"][0]["added_at"].startswith("2026-11-30T01:00")
+    assert _members(room) == {(team, "analyst-1"), (team, "dissuasion")}
+    assert _team_audits(room, team) == [
+        {"team": "cr-team-1", "added": ["analyst-1", "dissuasion"], "removed": []}
+    ]
+    teams = {t["code"]: t for t in room.get("/api/antifraud/teams", "dissuasion").json()}
+    assert teams["cr-team-1"]["members"] == 2
+    assert [m["username"] for m in room.get(url, "commander").json()["members"]] == [
+        "analyst-1",
+        "dissuasion",
+    ]
+
+    # Replacing: one added, one removed, one audit record naming both.
+    r = room.put(url, {"usernames": ["dissuasion-2", "dissuasion"]}, "commander")
+    assert r.status_code == 200, r.text
+    assert _members(room) == {(team, "dissuasion"), (team, "dissuasion-2")}
+    assert _team_audits(room, team)[-1] == {
+        "team": "cr-team-1",
+        "added": ["dissuasion-2"],
+        "removed": ["analyst-1"],
+    }
+    # The same list again changes nothing and records nothing.
+    assert (
+        room.put(url, {"usernames": ["dissuasion", "dissuasion-2"]}, "commander").status_code == 200
+    )
+    assert len(_team_audits(room, team)) == 2
+
+    before = _members(room), room.count(AuditRecord)
+    other_city_team = _team(room, "cr-team-x")
+    for who, path, body, status, field_name in (
+        # Unknown or inactive users, users who cannot see the team's warnings.
+        ("commander", url, {"usernames": ["dissuasion", "nobody"]}, 422, "usernames[1]"),
+        ("commander", url, {"usernames": ["retired"]}, 422, "usernames[0]"),
+        ("commander", url, {"usernames": ["dissuasion", "dissuasion-d2"]}, 422, "usernames[1]"),
+        ("commander", url, {"usernames": ["dissuasion", "far"]}, 422, "usernames[1]"),
+        ("commander", url, {"usernames": ["clerk"]}, 422, "usernames[0]"),  # role
+        ("commander", url, {"usernames": ["investigator"]}, 422, "usernames[0]"),  # officer
+        ("commander", url, {"usernames": ["x" * 65]}, 422, "usernames[0]"),
+        ("commander", url, {"usernames": ["dissuasion", ""]}, 422, "usernames[1]"),
+        # Malformed bodies.
+        ("commander", url, {"usernames": "dissuasion"}, 422, "usernames"),
+        ("commander", url, {"usernames": ["a"] * 501}, 422, "usernames"),
+        ("commander", url, {"usernames": [], "extra": 1}, 422, "extra"),
+        # No such team, or one outside the caller's jurisdictions: as if it did not exist.
+        ("commander", "/api/antifraud/teams/99999/members", {"usernames": []}, 404, "team_id"),
+        (
+            "commander",
+            f"/api/antifraud/teams/{other_city_team}/members",
+            {"usernames": []},
+            404,
+            "team_id",
+        ),
+        ("far-commander", url, {"usernames": []}, 404, "team_id"),
+    ):
+        _error(room.put(path, body, who), status, field_name)
+    # The reasons differ: the user exists but serves another district.
+    r = room.put(url, {"usernames": ["dissuasion-d2"]}, "commander")
+    assert r.json()["error"]["code"] == "antifraud.error.member_other_jurisdiction"
+    assert room.put(url, {"usernames": ["clerk"]}, "commander").json()["error"]["code"] == (
+        "antifraud.error.member_role"
+    )
+    # Wrong roles: dissuasion members read the list but do not set it; officers neither.
+    assert room.put(url, {"usernames": []}, "dissuasion").status_code == 403
+    assert room.get(url, "investigator").status_code == 403
+    _error(
+        room.get(f"/api/antifraud/teams/{other_city_team}/members", "dissuasion"), 404, "team_id"
+    )
+    assert (_members(room), room.count(AuditRecord)) == before
+
+    # Emptying the team.
+    assert room.put(url, {"usernames": []}, "commander").json()["members"] == []
+    assert _members(room) == set()
+    assert _team_audits(room, team)[-1]["removed"] == ["dissuasion", "dissuasion-2"]
+
+
+def test_team_queue_of_a_member_and_of_a_non_member(room: Room) -> None:
+    _staff(room, {"dissuasion-2": ("dissuasion", "cr-d1")}, login=True)
+    team_1 = _team(room, "cr-team-1")
+    with room.db.session() as s:
+        place = s.scalars(select(Jurisdiction.id).where(Jurisdiction.code == "cr-d1")).one()
+        second = Team(code="cr-team-2", name="专班 2", jurisdiction_id=place, capacity=20)
+        s.add(second)
+        s.flush()
+        team_2 = second.id
+    with clock.frozen(T0):
+        w1 = room.warning("13800000031", prefix="q1")
+        w2 = room.warning("13800000032", prefix="q2")
+        w3 = room.warning("13800000033", prefix="q3")
+        w4 = room.warning("13800000034", prefix="q4", place="cr-d2")
+    # The routing balances load; the test decides which team holds which warning. The
+    # other district's warning is on team 1, outside a cr-d1 member's jurisdictions.
+    with room.db.session() as s:
+        for warning_id, team_id in ((w1, team_1), (w2, team_2), (w3, team_1), (w4, team_1)):
+            warning = s.get(FraudWarning, warning_id)
+            assert warning is not None
+            warning.team_id = team_id
+
+    def queue(who: str, **params: Any) -> set[int]:
+        r = room.get("/api/antifraud/warnings", who, **params)
+        assert r.status_code == 200, r.text
+        return {w["id"] for w in r.json()}
+
+    # No one on any team yet: the team queue is the caller's jurisdictions'.
+    assert queue("dissuasion") == {w1, w2, w3}
+    assert queue("commander") == {w1, w2, w3, w4}
+    r = room.put(
+        f"/api/antifraud/teams/{team_1}/members", {"usernames": ["dissuasion"]}, "commander"
+    )
+    assert r.status_code == 200, r.text
+    # A member: their team's warnings, still within their jurisdictions (not w4).
+    assert queue("dissuasion") == {w1, w3}
+    assert queue("dissuasion", scope="team") == {w1, w3}
+    assert queue("dissuasion", scope="all") == {w1, w2, w3}
+    assert queue("dissuasion", team_id=team_2) == set()
+    # Non-members keep the jurisdiction's queue.
+    assert queue("dissuasion-2") == {w1, w2, w3}
+    assert queue("commander") == {w1, w2, w3, w4}
+    # Two teams: both teams' warnings.
+    r = room.put(
+        f"/api/antifraud/teams/{team_2}/members", {"usernames": ["dissuasion"]}, "commander"
+    )
+    assert r.status_code == 200, r.text
+    assert queue("dissuasion") == {w1, w2, w3}
+    assert queue("dissuasion", team_id=team_2) == {w2}
+    # Off every team again: back to the jurisdiction's queue.
+    for team_id in (team_1, team_2):
+        room.put(f"/api/antifraud/teams/{team_id}/members", {"usernames": []}, "commander")
+    assert queue("dissuasion") == {w1, w2, w3}
+
+
+def test_invite_a_whole_team_into_a_case_room(room: Room) -> None:
+    _staff(
+        room,
+        {
+            "dissuasion-2": ("dissuasion", "cr-d1"),
+            "analyst-1": ("analyst", "cr-d1"),
+            "retired": ("dissuasion", "cr-d1"),
+            "demoted": ("dissuasion", "cr-d1"),
+        },
+        login=True,
+    )
+    team = _team(room, "cr-team-1")
+    r = room.put(
+        f"/api/antifraud/teams/{team}/members",
+        {"usernames": ["dissuasion", "dissuasion-2", "analyst-1", "retired", "demoted"]},
+        "commander",
+    )
+    assert r.status_code == 200, r.text
+    # Since then: one user left, one lost the roles that work case rooms.
+    _set_user(room, "retired", active=False)
+    _set_user(room, "demoted", roles=["clerk"])
+    with clock.frozen(T0):
+        warning_id = room.warning("13800000041", prefix="t")
+        room_id = room.post(
+            "/api/antifraud/case-rooms", {"warning_id": warning_id}, "dissuasion"
+        ).json()["id"]
+    path = f"/api/antifraud/case-rooms/{room_id}/members"
+    invite = {"team_id": team, "unit": "dissuasion"}
+
+    # Same permission as one invitation: the opener is a plain member.
+    _error(room.post(path, invite, "dissuasion"), 403, "room_id")
+    counts = room.count(CaseRoomMember), room.count(CaseRoomEntry), room.count(AuditRecord)
+    other_city_team = _team(room, "cr-team-x")
+    for body, status, field_name in (
+        ({"team_id": 99999, "unit": "dissuasion"}, 404, "team_id"),
+        ({"team_id": other_city_team, "unit": "dissuasion"}, 404, "team_id"),
+        ({**invite, "username": "investigator"}, 422, "team_id"),
+        ({"team_id": team, "partner": "icbc", "unit": "bank"}, 422, "team_id"),
+        ({"team_id": team, "unit": "bank"}, 422, "unit"),
+        ({**invite, "role": "commander"}, 422, "role"),
+        ({"team_id": 0, "unit": "dissuasion"}, 422, "team_id"),
+        ({"team_id": "x", "unit": "dissuasion"}, 422, "team_id"),
+        ({"team_id": team}, 422, "unit"),
+    ):
+        _error(room.post(path, body, "commander"), status, field_name)
+    assert (
+        room.count(CaseRoomMember),
+        room.count(CaseRoomEntry),
+        room.count(AuditRecord),
+    ) == counts
+
+    with clock.frozen(T0 + timedelta(minutes=3)):
+        r = room.post(path, invite, "commander")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    # Exactly the team's active members who may join and are not in the room yet.
+    assert {
+        (m["username"], m["unit"], m["role"], m["unit_name"]) for m in body["members_list"]
+    } == {
+        ("dissuasion", "dissuasion", "member", ""),  # the opener, already in
+        ("analyst-1", "dissuasion", "member", "专班 1"),
+        ("dissuasion-2", "dissuasion", "member", "专班 1"),
+    }
+    joined = [i for i in body["timeline"] if i["kind"] == "member_added"]
+    assert len(joined) == 1
+    assert joined[0]["detail"]["team"] == "cr-team-1"
+    assert joined[0]["detail"]["members"] == ["analyst-1", "dissuasion-2"]
+    assert joined[0]["author"] == "commander"
+    with room.db.session() as s:
+        record = s.scalars(
+            select(AuditRecord)
+            .where(
+                AuditRecord.entity == "antifraud_case_room", AuditRecord.entity_id == str(room_id)
+            )
+            .order_by(AuditRecord.id.desc())
+        ).first()
+        assert record is not None
+        assert record.detail["team"] == "cr-team-1"
+        assert record.detail["members"] == ["analyst-1", "dissuasion-2"]
+        assert record.detail["skipped"] == ["demoted", "retired"]
+        added_events = s.scalars(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.subject == "antifraud.caseroom.member_added")
+        ).one()
+    assert added_events == 1
+    # The new members see the room.
+    assert room.count(CaseRoomMember) == counts[0] + 2
+    assert room.get(f"/api/antifraud/case-rooms/{room_id}", "analyst-1").status_code == 200
+
+    # Again: nobody added, no error, nothing written.
+    counts = room.count(CaseRoomMember), room.count(CaseRoomEntry), room.count(AuditRecord)
+    r = room.post(path, invite, "commander")
+    assert r.status_code == 200, r.text
+    assert len(r.json()["members_list"]) == 3
+    assert (
+        room.count(CaseRoomMember),
+        room.count(CaseRoomEntry),
+        room.count(AuditRecord),
+    ) == counts
+
+    # The retired user comes back: the next invitation adds only them.
+    _set_user(room, "retired", active=True)
+    with clock.frozen(T0 + timedelta(minutes=5)):
+        r = room.post(path, invite, "commander")
+    assert r.status_code == 201, r.text
+    assert [
+        i["detail"]["members"] for i in r.json()["timeline"] if i["kind"] == "member_added"
+    ] == [
+        ["analyst-1", "dissuasion-2"],
+        ["retired"],
+    ]
+    # A closed room takes no team either.
+    room.post(f"/api/antifraud/case-rooms/{room_id}/close", {"outcome": "no_fraud"}, "commander")
+    _error(room.post(path, invite, "commander"), 409, "status")

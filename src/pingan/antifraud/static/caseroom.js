@@ -73,7 +73,7 @@ export function barChart(months, key, { width = 320, height = 120, label = (m) =
 export async function mount(root, ctx) {
   const { api } = ctx;
   const P = (k, params = {}) => ctx.t(`antifraud.panel.${k}`, params);
-  const state = { rooms: [], room: null, warningId: null, yoy: null };
+  const state = { rooms: [], room: null, warningId: null, yoy: null, teams: [] };
   if (!document.querySelector("style[data-antifraud-cr-css]")) {
     document.head.append(el("style", { "data-antifraud-cr-css": "true", text: CSS }));
   }
@@ -147,6 +147,7 @@ export async function mount(root, ctx) {
     if (d.amount) extra.push(money(d.amount));
     if (d.bank) extra.push(d.bank);
     if (d.member) extra.push(d.member);
+    if (d.team) extra.push(P("caseroom.team_joined", { team: d.team_name || d.team }));
     if (d.step) extra.push(P(`step.${d.step}`));
     return [base, ...extra].join(" · ");
   }
@@ -163,6 +164,9 @@ export async function mount(root, ctx) {
     const who = el("input", { type: "text", maxlength: "200", placeholder: P("caseroom.invite_who") });
     const unit = el("select", { "aria-label": P("caseroom.unit_label") },
       ...UNITS.map((u) => el("option", { value: u, text: P(`caseroom.unit.${u}`) })));
+    // A whole team (GET /api/antifraud/teams: empty for roles that do not read the desk).
+    const team = el("select", { "aria-label": P("caseroom.team_label") },
+      ...state.teams.map((t) => el("option", { value: t.id, text: `${t.name} (${t.members})` })));
     const outcome = el("select", { "aria-label": P("caseroom.outcome_label") },
       ...OUTCOMES.map((o) => el("option", { value: o, text: P(`caseroom.outcome.${o}`) })));
     const post = (path, body) => async () => {
@@ -190,6 +194,9 @@ export async function mount(root, ctx) {
         el("button", { type: "button", text: P("caseroom.invite"),
           onclick: () => post("members", unit.value === "bank"
             ? { partner: who.value, unit: unit.value } : { username: who.value, unit: unit.value })() })),
+      open && state.teams.length > 0 && el("div", { class: "af-cr-form" }, team,
+        el("button", { type: "button", "data-action": "invite-team", text: P("caseroom.invite_team"),
+          onclick: () => post("members", { team_id: Number(team.value), unit: unit.value === "bank" ? "dissuasion" : unit.value })() })),
       open && el("div", { class: "af-cr-form" }, outcome,
         el("button", { type: "button", text: P("caseroom.close"),
           onclick: () => post("close", { outcome: outcome.value })() })),
@@ -207,6 +214,10 @@ export async function mount(root, ctx) {
     renderList();
   }
 
+  async function loadTeams() {
+    state.teams = await api("/api/antifraud/teams").catch(() => []);
+  }
+
   async function loadYoy() {
     state.yoy = await api("/api/antifraud/dashboard/year-on-year").catch(() => null);
     renderYoy();
@@ -214,7 +225,7 @@ export async function mount(root, ctx) {
 
   const selected = (e) => { state.warningId = e.detail && e.detail.id; renderList(); };
   (root.parentElement || root).addEventListener("antifraud:select", selected);
-  await Promise.all([loadYoy(), loadList()]);
+  await Promise.all([loadYoy(), loadList(), loadTeams()]);
   ctx.onEvent?.((item) => {
     const subject = String(item.subject || "");
     if (!subject.startsWith("antifraud.")) return;
