@@ -79,13 +79,14 @@ def fmt_calibration(rows: list[dict[str, Any]]) -> str:
         "evaluation seed; the chosen one: least corridor travel time with the network no worse "
         "than the default programmes'):",
         "",
-        "| cycle (s) | band (s) | estimated delay (veh·s/h) | corridor travel time (s) "
-        "| network travel time (s) | chosen |",
-        "|---|---|---|---|---|---|",
+        "| cycle (s) | side degree | band (s) | estimated delay (veh·s/h) "
+        "| corridor travel time (s) | network travel time (s) | chosen |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['cycle_s']} | {r['band_s']} | {r['estimated_delay']:,.0f} | "
+            f"| {r['cycle_s']} | {r['side_degree']} | {r['band_s']} | "
+            f"{r['estimated_delay']:,.0f} | "
             f"{r['corridor_tt_s']} | {r['network_tt_s']} (default {r['default_network_tt_s']}) | "
             f"{'**yes**' if r['chosen'] else ''} |"
         )

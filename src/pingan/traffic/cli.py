@@ -188,6 +188,7 @@ def evaluate_cmd(
             t(
                 "traffic.cli.calibration",
                 cycle=row["cycle_s"],
+                degree=row["side_degree"],
                 band=row["band_s"],
                 delay=f"{row['estimated_delay']:,.0f}",
                 corridor=row["corridor_tt_s"],
@@ -216,6 +217,14 @@ def plan_cmd(
         str | None,
         typer.Option("--corridor", help="Outbound edge ids (comma/space separated)."),
     ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate/--no-calibrate",
+            help="Choose the cycle and splits by simulating each candidate once (seed 1000).",
+        ),
+    ] = True,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel SUMO runs.")] = 2,
 ) -> None:
     """Design the green wave: SUMO tlLogic file, vendor-neutral JSON, time-space SVG.
 
@@ -225,7 +234,15 @@ def plan_cmd(
 
     try:
         sc = scenario_from_sumocfg(scenario)
-        prepared = prepare(sc, out, corridor=_corridor(corridor), controllers=("pingan",))
+        console.print(t("traffic.cli.preparing", scenario=sc.name))
+        prepared = prepare(
+            sc,
+            out,
+            corridor=_corridor(corridor),
+            controllers=("pingan",),
+            calibrate=calibrate,
+            workers=workers,
+        )
     except PinganError as exc:
         raise _fail(exc) from None
     (out / "time-space.svg").write_text(prepared.plan_svg, encoding="utf-8")

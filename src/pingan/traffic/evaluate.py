@@ -75,6 +75,9 @@ __all__ = [
 
 CALIBRATION_SEED = 1000
 """SUMO's seed for the calibration runs of Pingan's candidate cycles (evaluations use 0, 1, …)."""
+SIDE_DEGREES: tuple[float, ...] = (0.5, 0.7, 0.9)
+"""Side-phase degrees of saturation the calibration tries with every candidate cycle (the
+first is the plan's default: generous to side streets; higher ones give the corridor more)."""
 
 CONTROLLERS: tuple[str, ...] = (
     "default",
@@ -356,8 +359,9 @@ def prepare(
     """Design every controller's programmes on the design demand (seed 0's).
 
     Pingan's plan: :func:`pingan.traffic.plan.green_wave_candidates` gives one plan per
-    candidate common cycle with its estimated delay. With ``calibrate`` each candidate (and
-    the default programmes) is simulated once on ``calibration_seed`` — SUMO's seed for
+    candidate common cycle with its estimated delay. With ``calibrate`` each candidate, for
+    each side-phase degree of saturation in :data:`SIDE_DEGREES` (and the default
+    programmes), is simulated once on ``calibration_seed`` — SUMO's seed for
     driver behaviour, never one of the evaluation's seeds — and the plan with the least
     corridor travel time is kept among those whose network travel time is no worse than the
     default programmes' (else the least network travel time): the analytic delay estimate
@@ -428,8 +432,14 @@ def prepare(
     corridor_tls = [s.tls_id for s in corridor_signals(net, chosen)]
     calibration: list[dict[str, Any]] = []
     if "pingan" in controllers or "pingan+priority" in controllers:
-        waves = green_wave_candidates(net, chosen, programs, flows)
+        waves = green_wave_candidates(net, chosen, programs, flows, side_degree=SIDE_DEGREES[0])
         wave = min(waves, key=lambda w: (w.estimated_delay, w.band.cycle_s))
+        if calibrate:
+            waves += [
+                w
+                for degree in SIDE_DEGREES[1:]
+                for w in green_wave_candidates(net, chosen, programs, flows, side_degree=degree)
+            ]
         if calibrate and len(waves) > 1:
             base = Job(
                 controller="default",
@@ -494,6 +504,7 @@ def _calibrate(
         rows.append(
             {
                 "cycle_s": round(wave.band.cycle_s, 1),
+                "side_degree": wave.side_degree,
                 "band_s": round(max(wave.band.band_out_s, wave.band.band_in_s), 2),
                 "estimated_delay": round(wave.estimated_delay, 1),
                 "corridor_tt_s": round(_corridor_mean(result, "travel_time_s"), 1),

@@ -45,6 +45,8 @@ class GreenWave:
     signals: list[CorridorSignal]
     estimated_delay: float = math.nan
     """Webster's uniform delay over the corridor's signals, veh·s/h (:func:`_plan_delay`)."""
+    side_degree: float = 0.5
+    """The degree of saturation the side phases were given (:func:`coordinated_plan`)."""
 
     def to_json(self) -> str:
         """Vendor-neutral JSON: cycle, band, and per signal offset and every phase."""
@@ -52,6 +54,7 @@ class GreenWave:
             "format": "pingan.greenwave/1",
             "corridor": self.corridor,
             "cycle_s": round(self.band.cycle_s, 2),
+            "side_degree": self.side_degree,
             "band": self.band.to_dict(),
             "signals": [],
         }
@@ -355,6 +358,7 @@ def green_wave_candidates(
                 programs=retimed,
                 signals=signals,
                 estimated_delay=_plan_delay(webster, retimed, signals, band),
+                side_degree=side_degree,
             )
         )
     if not waves:  # pragma: no cover - MAXBAND's own cycle is feasible

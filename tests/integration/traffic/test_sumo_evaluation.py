@@ -125,7 +125,10 @@ def test_pingan_cycle_is_calibrated_in_simulation(
     prepared, _ = evaluation
     rows = prepared.calibration
     assert len(rows) >= 2  # several candidate cycles, each simulated once
-    assert [r["cycle_s"] for r in rows] == sorted(r["cycle_s"] for r in rows)
+    assert {r["side_degree"] for r in rows} == {0.5, 0.7, 0.9}
+    for degree in (0.5, 0.7, 0.9):
+        cycles = [r["cycle_s"] for r in rows if r["side_degree"] == degree]
+        assert cycles == sorted(cycles) and cycles
     chosen = [r for r in rows if r["chosen"]]
     assert len(chosen) == 1
     assert chosen[0]["cycle_s"] == pytest.approx(
@@ -224,3 +227,23 @@ def test_cli_evaluate_prints_the_table(arterial: sumo.Arterial, tmp_path: Path) 
     assert "Pingan corridor travel time vs default" in result.output
     assert (tmp_path / "out" / "time-space.svg").is_file()
     assert json.loads((tmp_path / "out" / "results.json").read_text())
+
+
+@pytest.mark.parametrize("calibrate", ["--calibrate", "--no-calibrate"])
+def test_cli_plan_writes_the_plan_files(
+    arterial: sumo.Arterial, tmp_path: Path, calibrate: str
+) -> None:
+    cfg = arterial.directory / "arterial.sumocfg"
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(
+        app,
+        ["plan", str(cfg), "--out", str(out), calibrate, "--workers", "1"],
+        env={"PINGAN_LANG": "en", "COLUMNS": "250"},
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "pingan.json").read_text(encoding="utf-8"))
+    assert doc["format"] == "pingan.greenwave/1" and len(doc["signals"]) == 3
+    assert doc["side_degree"] == 0.5 or calibrate == "--calibrate"
+    assert (out / "pingan.add.xml").is_file()
+    assert (out / "time-space.svg").read_text(encoding="utf-8").startswith("<svg")
+    assert (out / "calibration").is_dir() == (calibrate == "--calibrate")
