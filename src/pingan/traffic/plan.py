@@ -28,7 +28,7 @@ from pingan.traffic.webster import (
     webster_plan,
 )
 
-__all__ = ["GreenWave", "design_green_wave", "green_wave_candidates"]
+__all__ = ["GreenWave", "green_wave_candidates"]
 
 SATURATION_PER_LANE = 1800.0
 PED_SPEED = 1.2
@@ -196,40 +196,6 @@ def _plan_delay(
     return total
 
 
-def design_green_wave(
-    net: Any,
-    corridor: Sequence[str],
-    programs: Mapping[str, Program],
-    link_flows: Mapping[str, Mapping[int, float]],
-    *,
-    cycle_range: tuple[float, float] = (50.0, 140.0),
-    cycle_slack_s: float = 40.0,
-    speed_share: tuple[float, float] = (0.75, 0.95),
-    queue_s: float = 2.0,
-    side_degree: float = 0.5,
-    cycle_step_s: float = 5.0,
-    program_id: str = "pingan",
-) -> GreenWave:
-    """Design the green wave for ``corridor`` (outbound edge ids) of ``net``: of
-    :func:`green_wave_candidates`, the one with the least estimated delay."""
-    return min(
-        green_wave_candidates(
-            net,
-            corridor,
-            programs,
-            link_flows,
-            cycle_range=cycle_range,
-            cycle_slack_s=cycle_slack_s,
-            speed_share=speed_share,
-            queue_s=queue_s,
-            side_degree=side_degree,
-            cycle_step_s=cycle_step_s,
-            program_id=program_id,
-        ),
-        key=lambda wave: (wave.estimated_delay, wave.band.cycle_s),
-    )
-
-
 def green_wave_candidates(
     net: Any,
     corridor: Sequence[str],
@@ -255,8 +221,8 @@ def green_wave_candidates(
     cologne3, 0.9 cut the corridor's travel time but raised the network's by 17 %, 0.6 by
     3 %, 0.5 not at all (seeds 0–1, see docs/desks/traffic.md). The common cycle is the
     one, every ``cycle_step_s`` from the critical cycle up to MAXBAND's, with the least
-    estimated delay (:func:`_plan_delay`); :func:`design_green_wave` takes that one, the
-    SUMO evaluation may compare them in simulation (``evaluate.prepare(calibrate=True)``).
+    estimated delay (:func:`_plan_delay`); without calibration the least wins, the SUMO
+    evaluation compares them in simulation (``evaluate.prepare(calibrate=True)``).
     """
     signals = corridor_signals(net, corridor)
     if len(signals) < 2:
