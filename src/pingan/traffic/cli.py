@@ -152,6 +152,12 @@ def evaluate_cmd(
                     "traffic.error.controller", field="controllers", value=",".join(unknown)
                 )
             progress.update(task, total=len(chosen) * seeds)
+
+            def calibrating(done: int, total: int) -> None:
+                progress.update(
+                    task, description=t("traffic.cli.calibrating", done=done, total=total)
+                )
+
             prepared, results = evaluate(
                 sc,
                 seeds=list(range(seeds)),
@@ -161,6 +167,7 @@ def evaluate_cmd(
                 controllers=chosen,
                 progress=tick,
                 calibrate=calibrate,
+                calibration_progress=calibrating,
             )
     except PinganError as exc:
         raise _fail(exc) from None

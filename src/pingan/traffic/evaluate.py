@@ -355,6 +355,7 @@ def prepare(
     calibrate: bool = True,
     calibration_seed: int = CALIBRATION_SEED,
     workers: int = 1,
+    calibration_progress: Callable[[int, int], None] | None = None,
 ) -> Prepared:
     """Design every controller's programmes on the design demand (seed 0's).
 
@@ -455,7 +456,9 @@ def prepare(
                 corridor_tls=tuple(corridor_tls),
                 outdir=workdir / "calibration",
             )
-            wave, calibration = _calibrate(base, waves, workdir / "calibration", workers)
+            wave, calibration = _calibrate(
+                base, waves, workdir / "calibration", workers, calibration_progress
+            )
         path = write_programs(
             wave.programs.values(),
             workdir / "pingan.add.xml",
@@ -483,21 +486,33 @@ def prepare(
 
 
 def _calibrate(
-    base: Job, waves: Sequence[GreenWave], workdir: Path, workers: int
+    base: Job,
+    waves: Sequence[GreenWave],
+    workdir: Path,
+    workers: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[GreenWave, list[dict[str, Any]]]:
     """Simulate each candidate plan and the default programmes once (``base``'s seed); the
     candidate with the least corridor travel time whose network travel time is no worse than
-    the default's (else the least network travel time), and the table of what was measured."""
+    the default's (else the least network travel time), and the table of what was measured.
+    ``progress(done, total)`` is called after each run."""
     workdir.mkdir(parents=True, exist_ok=True)
     jobs = [base]
     for k, wave in enumerate(waves):
         path = write_programs(wave.programs.values(), workdir / f"candidate_{k}.add.xml")
         jobs.append(replace(base, controller=f"candidate-{k}", additional=(*base.additional, path)))
+    results: list[dict[str, Any]] = []
     if workers <= 1:
-        results = [run_one(job) for job in jobs]
+        for job in jobs:
+            results.append(run_one(job))
+            if progress:
+                progress(len(results), len(jobs))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(run_one, jobs))
+            for result in pool.map(run_one, jobs):  # in order: the default run first
+                results.append(result)
+                if progress:
+                    progress(len(results), len(jobs))
     default_network = float(results[0]["network"]["travel_time_s"])
     rows: list[dict[str, Any]] = []
     for wave, result in zip(waves, results[1:], strict=True):
@@ -749,6 +764,7 @@ def evaluate(
     log_phases: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
     calibrate: bool = True,
+    calibration_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Prepared, list[dict[str, Any]]]:
     """Prepare (Pingan's plan calibrated in simulation unless ``calibrate`` is false, see
     :func:`prepare`) and run every controller on every seed (``workers`` processes)."""
@@ -761,6 +777,7 @@ def evaluate(
         emergency_every_s=emergency_every_s,
         calibrate=calibrate,
         workers=workers,
+        calibration_progress=calibration_progress,
     )
     jobs = [replace(j, log_phases=log_phases) for j in jobs_for(prepared, seeds, base / "runs")]
     results: list[dict[str, Any]] = []

@@ -302,6 +302,8 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str) -> None:
                 workdir=base / "work",
                 controllers=tuple(controllers),
                 progress=tick,
+                # Pingan's candidate plans, simulated before the comparison: 0.05 → 0.1.
+                calibration_progress=lambda k, n: set_progress(0.05 + 0.05 * k / n),
             )
             table = summarise(results)
             result = {

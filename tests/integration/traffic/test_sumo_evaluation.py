@@ -35,6 +35,7 @@ from pingan.traffic.preemption import unsafe_changes
 pytestmark = pytest.mark.slow
 
 END = 1200.0
+CALIBRATION_TICKS: list[tuple[int, int]] = []
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,7 @@ def evaluation(
         workdir=tmp_path_factory.mktemp("eval"),
         emergency_every_s=150.0,
         log_phases=True,
+        calibration_progress=lambda done, total: CALIBRATION_TICKS.append((done, total)),
     )
 
 
@@ -135,6 +137,8 @@ def test_pingan_cycle_is_calibrated_in_simulation(
         json.loads(prepared.plan_json)["cycle_s"], abs=0.05
     )
     assert all(r["corridor_tt_s"] > 0 and r["network_tt_s"] > 0 for r in rows)
+    # Progress after every calibration run: the default programmes', then each candidate's.
+    assert [(k, len(rows) + 1) for k in range(1, len(rows) + 2)] == CALIBRATION_TICKS
     fit = [r for r in rows if r["network_tt_s"] <= r["default_network_tt_s"]]
     if fit:
         assert chosen[0]["corridor_tt_s"] == min(r["corridor_tt_s"] for r in fit)
