@@ -531,25 +531,43 @@ def add_member(
     db.add(member)
     db.flush()
     name = member_in.username or member_in.partner or ""
+    _members_added(
+        db, room, actor, now, unit=member_in.unit, role=member_in.role, text=name, member=name
+    )
+    return member
+
+
+def _members_added(
+    db: Session,
+    room: CaseRoom,
+    actor: Principal,
+    now: datetime,
+    *,
+    unit: str,
+    role: str,
+    text: str,
+    audit_only: dict[str, Any] | None = None,
+    **detail: Any,
+) -> None:
+    """The timeline entry, audit record and event of members joining a room; ``detail``
+    goes to the entry and the audit record, ``audit_only`` to the audit record alone."""
+    detail = {**detail, "unit": unit, "role": role}
     _entry(
         db,
         room,
         kind="member_added",
         source="room",
         author=actor.username,
-        unit=member_in.unit,
-        text=name,
-        detail={"member": name, "unit": member_in.unit, "role": member_in.role},
+        unit=unit,
+        text=text,
+        detail=detail,
         at=now,
     )
-    _audit(db, actor, room, audit.UPDATE, member=name, unit=member_in.unit, role=member_in.role)
+    _audit(db, actor, room, audit.UPDATE, **detail, **(audit_only or {}))
     record(
         db,
-        CaseRoomMemberAdded(
-            room_id=room.id, warning_id=room.warning_id, unit=member_in.unit, role=member_in.role
-        ),
+        CaseRoomMemberAdded(room_id=room.id, warning_id=room.warning_id, unit=unit, role=role),
     )
-    return member
 
 
 def _one_invitee(member_in: MemberCreate) -> None:
@@ -633,41 +651,19 @@ def add_team(
     ]
     db.add_all(members)
     db.flush()
-    _entry(
+    _members_added(
         db,
         room,
-        kind="member_added",
-        source="room",
-        author=actor.username,
-        unit=member_in.unit,
-        text=", ".join(added),
-        detail={
-            "team": team.code,
-            "team_id": team.id,
-            "team_name": team.name,
-            "members": added,
-            "unit": member_in.unit,
-            "role": "member",
-        },
-        at=now,
-    )
-    _audit(
-        db,
         actor,
-        room,
-        audit.UPDATE,
-        team=team.code,
-        team_id=team.id,
-        members=added,
-        skipped=skipped,
+        now,
         unit=member_in.unit,
         role="member",
-    )
-    record(
-        db,
-        CaseRoomMemberAdded(
-            room_id=room.id, warning_id=room.warning_id, unit=member_in.unit, role="member"
-        ),
+        text=", ".join(added),
+        audit_only={"skipped": skipped},
+        team=team.code,
+        team_id=team.id,
+        team_name=team.name,
+        members=added,
     )
     return members
 
