@@ -73,9 +73,16 @@ async def test_worker_process_relays_events_committed_by_another_process(
         assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
         assert sorted(e.event().n for e in received) == [0, 1, 2, 3, 4]  # type: ignore[attr-defined]
         assert {e.event_id for e in received} == {e.event_id for e in events}
-        with db.session() as session:
-            rows = session.query(OutboxMessage).all()
-            assert rows and all(r.published_at is not None for r in rows)
+        # The relay publishes first and marks the rows afterwards, in its own commit;
+        # the probe can see the messages before that commit lands.
+        published: list[bool] = []
+        for _ in range(100):
+            with db.session() as session:
+                published = [r.published_at is not None for r in session.query(OutboxMessage)]
+            if published and all(published):
+                break
+            await asyncio.sleep(0.1)
+        assert len(published) == len(events) and all(published), published
     finally:
         worker.terminate()
         worker.wait(timeout=20)
