@@ -99,6 +99,10 @@ def test_pick_propose_plan_deploy(
         assert page.locator(f"{panel} .tr-history td[data-status='draft']").count() == 3
         page.click(f"{panel} button[data-action='deploy']")
         page.wait_for_selector(f"{panel} .tr-history td[data-status='deployed']")
+        # Ask for the plan's SUMO evaluation: it is queued and listed with its progress bar
+        # (this server runs no background jobs, so it stays queued).
+        page.click(f"{panel} button[data-action='evaluate-plan']")
+        page.wait_for_selector(f"{panel} tr[data-evaluation] progress")
         page.locator(panel).screenshot(path=str(artifacts_dir / "traffic-panel.png"))
     finally:
         context.close()
@@ -112,3 +116,6 @@ def test_pick_propose_plan_deploy(
         f"{base}/api/traffic/corridors/{corridors[0]['id']}/plans", headers=staff, timeout=60
     ).json()
     assert sorted(p["status"] for p in plans) == ["deployed", "draft", "draft"]
+    queued = httpx.get(base + "/api/traffic/evaluations", headers=staff, timeout=60).json()
+    assert [e["plan_id"] for e in queued] == [p["id"] for p in plans if p["status"] == "deployed"]
+    assert queued[0]["seeds"] == 3 and "pingan+priority" in queued[0]["controllers"]

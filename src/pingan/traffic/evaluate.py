@@ -356,8 +356,13 @@ def prepare(
     calibration_seed: int = CALIBRATION_SEED,
     workers: int = 1,
     calibration_progress: Callable[[int, int], None] | None = None,
+    plan_programs: Sequence[Program] | None = None,
 ) -> Prepared:
     """Design every controller's programmes on the design demand (seed 0's).
+
+    ``plan_programs``, when given, are Pingan's programmes as they stand (a plan stored by
+    the desk, carried onto this network by :mod:`pingan.traffic.citymap`): nothing is
+    designed or calibrated for Pingan then, the rest is the same.
 
     Pingan's plan: :func:`pingan.traffic.plan.green_wave_candidates` gives one plan per
     candidate common cycle with its estimated delay. With ``calibrate`` each candidate, for
@@ -432,7 +437,13 @@ def prepare(
     }
     corridor_tls = [s.tls_id for s in corridor_signals(net, chosen)]
     calibration: list[dict[str, Any]] = []
-    if "pingan" in controllers or "pingan+priority" in controllers:
+    if plan_programs is not None and ("pingan" in controllers or "pingan+priority" in controllers):
+        path = write_programs(
+            plan_programs, workdir / "pingan.add.xml", comment="Pingan plan stored by the desk"
+        )
+        additional["pingan"] = [path]
+        additional["pingan+priority"] = [path]
+    elif "pingan" in controllers or "pingan+priority" in controllers:
         waves = green_wave_candidates(net, chosen, programs, flows, side_degree=SIDE_DEGREES[0])
         wave = min(waves, key=lambda w: (w.estimated_delay, w.band.cycle_s))
         if calibrate:
@@ -765,6 +776,7 @@ def evaluate(
     progress: Callable[[dict[str, Any]], None] | None = None,
     calibrate: bool = True,
     calibration_progress: Callable[[int, int], None] | None = None,
+    plan_programs: Sequence[Program] | None = None,
 ) -> tuple[Prepared, list[dict[str, Any]]]:
     """Prepare (Pingan's plan calibrated in simulation unless ``calibrate`` is false, see
     :func:`prepare`) and run every controller on every seed (``workers`` processes)."""
@@ -778,6 +790,7 @@ def evaluate(
         calibrate=calibrate,
         workers=workers,
         calibration_progress=calibration_progress,
+        plan_programs=plan_programs,
     )
     jobs = [replace(j, log_phases=log_phases) for j in jobs_for(prepared, seeds, base / "runs")]
     results: list[dict[str, Any]] = []

@@ -12,30 +12,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import math
 import multiprocessing
 import os
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
+from pingan.city.models import City
+from pingan.city.service import demo_pbf_path
 from pingan.core import audit, clock
 from pingan.core.auth.permissions import Principal
 from pingan.core.db import Database
 from pingan.core.errors import NotFound, PinganError, ValidationFailed
 from pingan.core.i18n import translate
 from pingan.core.module import Context
-from pingan.traffic.models import Evaluation
+from pingan.traffic.models import Corridor, Evaluation, TimingPlan, TrafficSignal
 from pingan.traffic.schemas import EvaluationCreate
 from pingan.traffic.settings import TrafficSettings, traffic_settings
 
 ARTERIAL: Final = "arterial"
 """The generated synthetic arterial (built in the job's own folder)."""
+EXTRACTS_DIR: Final = Path("traffic") / "extracts"
+"""Where (under the data dir) a city's OSM extract is looked for by plan evaluations."""
+CITY_TRIP_PERIOD_S: Final = 1.5
+"""Morning-peak demand on a city's SUMO network: one random trip every 1.5 s (2,400 an
+hour, the benchmark's demo city demand); other periods scale it by ``PERIOD_FACTOR``."""
 
 _processes: dict[tuple[str, int], BaseProcess] = {}
 """Running evaluation processes by (database URL, evaluation id)."""
@@ -66,13 +74,71 @@ def _check_scenario(name: str, settings: TrafficSettings, data_dir: Path) -> str
     return str(resolved)
 
 
+def city_extract(city: City, settings: TrafficSettings, data_dir: Path) -> Path | None:
+    """The OSM extract the city was imported from (same SHA-256), where the platform can
+    find it: the demo extract, or a file of the same name under
+    ``<data_dir>/traffic/extracts`` or a scenario folder; None when there is none."""
+    candidates: list[Path] = []
+    with contextlib.suppress(NotFound):
+        candidates.append(demo_pbf_path())
+    for folder in (Path(data_dir) / EXTRACTS_DIR, *settings.scenario_dirs):
+        candidates.append(folder / Path(city.source_file).name)
+    for path in candidates:
+        if path.is_file() and _sha256(path) == city.source_sha256:
+            return path
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _plan_target(
+    db: Session, who: Principal, plan_id: int, settings: TrafficSettings, data_dir: Path
+) -> tuple[TimingPlan, City]:
+    """The plan (visible to the caller, else 404 naming ``plan_id``) and its city, whose
+    extract must be on this machine (else 422)."""
+    from pingan.traffic import service
+
+    try:
+        plan, corridor = service.get_plan(db=db, who=who, plan_id=plan_id)
+    except NotFound as exc:
+        raise NotFound("traffic.error.plan", field="plan_id") from exc
+    city = db.get(City, corridor.city_id)
+    if city is None:  # pragma: no cover - the foreign key keeps it
+        raise NotFound("traffic.error.plan", field="plan_id")
+    if city_extract(city, settings, data_dir) is None:
+        raise ValidationFailed(
+            "traffic.error.city_extract",
+            field="plan_id",
+            file=city.source_file,
+            folder=str(Path(data_dir) / EXTRACTS_DIR),
+        )
+    return plan, city
+
+
 def create(*, db: Session, who: Principal, body: EvaluationCreate, data_dir: Path) -> Evaluation:
-    """Queue an evaluation after checking the scenario, seeds, controllers and SUMO."""
+    """Queue an evaluation after checking the scenario or plan, seeds, controllers and SUMO."""
     from pingan.traffic.evaluate import CONTROLLERS
     from pingan.traffic.sumo import sumo_home
 
     settings = traffic_settings()
-    scenario = _check_scenario(body.scenario, settings, data_dir)
+    if (body.scenario is None) == (body.plan_id is None):
+        raise ValidationFailed(
+            "traffic.error.scenario_or_plan",
+            field="plan_id" if body.plan_id is not None else "scenario",
+        )
+    plan: TimingPlan | None = None
+    if body.plan_id is not None:
+        plan, city = _plan_target(db, who, body.plan_id, settings, data_dir)
+        scenario = f"{city.name} · {plan.period} · plan {plan.id} v{plan.version}"
+    else:
+        assert body.scenario is not None
+        scenario = _check_scenario(body.scenario, settings, data_dir)
     if body.seeds > settings.eval_max_seeds:
         raise ValidationFailed(
             "traffic.error.seeds", field="seeds", value=body.seeds, maximum=settings.eval_max_seeds
@@ -88,6 +154,7 @@ def create(*, db: Session, who: Principal, body: EvaluationCreate, data_dir: Pat
         status="queued",
         progress=0.0,
         scenario=scenario,
+        plan_id=plan.id if plan is not None else None,
         seeds=body.seeds,
         controllers=list(body.controllers),
         duration_s=body.duration_s,
@@ -102,14 +169,35 @@ def create(*, db: Session, who: Principal, body: EvaluationCreate, data_dir: Pat
         action="traffic.evaluation.create",
         entity="traffic_evaluation",
         entity_id=row.id,
-        detail={"scenario": scenario, "seeds": body.seeds, "controllers": body.controllers},
+        detail={
+            "scenario": scenario,
+            "plan_id": row.plan_id,
+            "seeds": body.seeds,
+            "controllers": body.controllers,
+        },
     )
     return row
 
 
-def get(*, db: Session, evaluation_id: int) -> Evaluation:
-    """An evaluation row."""
-    row = db.get(Evaluation, evaluation_id)
+def _visible(who: Principal) -> Any:
+    """Scenario evaluations are everyone's; a plan's only its corridor's jurisdiction's."""
+    if who.all_jurisdictions:
+        return true()
+    return or_(
+        Evaluation.plan_id.is_(None),
+        Evaluation.plan_id.in_(
+            select(TimingPlan.id)
+            .join(Corridor, Corridor.id == TimingPlan.corridor_id)
+            .where(Corridor.jurisdiction_id.in_(sorted(who.jurisdiction_ids)))
+        ),
+    )
+
+
+def get(*, db: Session, who: Principal, evaluation_id: int) -> Evaluation:
+    """An evaluation row the caller may see (another jurisdiction's plan: 404)."""
+    row = db.scalars(
+        select(Evaluation).where(Evaluation.id == evaluation_id, _visible(who))
+    ).first()
     if row is None:
         raise NotFound("traffic.error.evaluation", field="evaluation_id")
     return row
@@ -128,6 +216,7 @@ def read(row: Evaluation, lang: str) -> dict[str, Any]:
         "status": row.status,
         "progress": round(row.progress, 3),
         "scenario": row.scenario,
+        "plan_id": row.plan_id,
         "seeds": row.seeds,
         "controllers": row.controllers,
         "duration_s": row.duration_s,
@@ -140,9 +229,13 @@ def read(row: Evaluation, lang: str) -> dict[str, Any]:
     }
 
 
-def list_all(*, db: Session, limit: int = 50) -> list[Evaluation]:
-    """The newest evaluations."""
-    return list(db.scalars(select(Evaluation).order_by(Evaluation.id.desc()).limit(limit)))
+def list_all(*, db: Session, who: Principal, limit: int = 50) -> list[Evaluation]:
+    """The newest evaluations the caller may see."""
+    return list(
+        db.scalars(
+            select(Evaluation).where(_visible(who)).order_by(Evaluation.id.desc()).limit(limit)
+        )
+    )
 
 
 # ------------------------------------------------------------------------------ runner
@@ -198,7 +291,9 @@ def run_pending(*, db: Database, data_dir: Path, database_url: str) -> list[int]
     for eid in started:
         workdir = Path(data_dir) / "traffic" / "evaluations" / str(eid)
         proc = ctx.Process(
-            target=run_in_child, args=(database_url, eid, str(workdir)), daemon=False
+            target=run_in_child,
+            args=(database_url, eid, str(workdir), str(data_dir)),
+            daemon=False,
         )
         proc.start()
         _processes[(database_url, eid)] = proc
@@ -260,7 +355,108 @@ def _scenario(row: Evaluation, workdir: Path) -> Any:
     return scenario, None
 
 
-def run_in_child(database_url: str, evaluation_id: int, workdir: str) -> None:
+@dataclass(frozen=True)
+class PlanTarget:
+    """What a stored plan's evaluation needs, read from the database before SUMO starts."""
+
+    plan_id: int
+    period: str
+    extract: Path
+    points: list[Any]
+    """The corridor's graph nodes as :class:`pingan.traffic.citymap.CityPoint`."""
+    desk_signals: list[tuple[int, float, float]]
+    timings: dict[int, Any]
+    """Desk signal id → :class:`pingan.traffic.timing.SignalTiming`."""
+
+
+def _plan_target_for(db: Session, row: Evaluation, data_dir: Path) -> PlanTarget:
+    from pingan.city.service import load_graph
+    from pingan.traffic.citymap import CityPoint
+    from pingan.traffic.timing import SignalTiming
+
+    plan = db.get(TimingPlan, row.plan_id)
+    corridor = db.get(Corridor, plan.corridor_id) if plan is not None else None
+    city = db.get(City, corridor.city_id) if corridor is not None else None
+    if plan is None or corridor is None or city is None:
+        raise NotFound("traffic.error.plan", field="plan_id")
+    extract = city_extract(city, traffic_settings(), data_dir)
+    if extract is None:
+        raise ValidationFailed(
+            "traffic.error.city_extract",
+            field="plan_id",
+            file=city.source_file,
+            folder=str(Path(data_dir) / EXTRACTS_DIR),
+        )
+    graph = load_graph(city=city, data_dir=data_dir)
+    points = [
+        CityPoint(
+            osm_id=int(graph.osm_id[v]) if int(graph.osm_id[v]) > 0 else None,
+            lon=float(graph.lon[v]),
+            lat=float(graph.lat[v]),
+        )
+        for v in corridor.nodes
+    ]
+    ids = [int(t["signal_id"]) for t in plan.timings]
+    rows = {
+        sig.id: sig for sig in db.scalars(select(TrafficSignal).where(TrafficSignal.id.in_(ids)))
+    }
+    return PlanTarget(
+        plan_id=plan.id,
+        period=plan.period,
+        extract=extract,
+        points=points,
+        desk_signals=[(i, rows[i].lon, rows[i].lat) for i in ids if i in rows],
+        timings={int(t["signal_id"]): SignalTiming.from_dict(t) for t in plan.timings},
+    )
+
+
+def _plan_scenario(
+    target: PlanTarget, row: Evaluation, workdir: Path
+) -> tuple[Any, list[str], list[Any], dict[str, Any]]:
+    """The city's SUMO network at the plan's period's demand, the corridor mapped onto it,
+    the plan's programmes there and a report of the mapping."""
+    from pingan.traffic import citymap, sumo
+    from pingan.traffic.evaluate import scenario_from_sumocfg
+    from pingan.traffic.timing import PERIOD_FACTOR
+
+    period_s = CITY_TRIP_PERIOD_S / PERIOD_FACTOR.get(target.period, 1.0)
+    cfg = sumo.build_osm_scenario(target.extract, workdir / "city", period_s=period_s)
+    scenario = scenario_from_sumocfg(cfg)
+    if row.duration_s is not None:
+        scenario = replace(scenario, end=scenario.begin + row.duration_s)
+    net = sumo.load_net(scenario.net)
+    edges = citymap.map_route(net, target.points)
+    lights = sumo.corridor_signals(net, edges)
+    matched = citymap.match_signals(net, lights, target.desk_signals)
+    if not matched:
+        raise ValidationFailed("traffic.error.plan_unmapped", field="plan_id")
+    transfer = citymap.programs_from_timings(
+        sumo.read_programs(net),
+        lights,
+        {tls: target.timings[sid] for tls, sid in matched.items()},
+    )
+    if not transfer.programs:
+        raise ValidationFailed("traffic.error.plan_unmapped", field="plan_id")
+    used = set(matched.values())
+    report = {
+        "plan_id": target.plan_id,
+        "period": target.period,
+        "demand": {"trip_every_s": round(period_s, 3), "source": "randomTrips"},
+        "sumo_edges": len(edges),
+        "sumo_lights": len(lights),
+        "matched": {tls: sid for tls, sid in matched.items() if tls not in transfer.skipped},
+        "kept_own_programme": {
+            **{s.tls_id: "no_desk_signal" for s in lights if s.tls_id not in matched},
+            **transfer.skipped,
+        },
+        "desk_signals_without_light": [
+            sid for sid, _lon, _lat in target.desk_signals if sid not in used
+        ],
+    }
+    return scenario, edges, transfer.programs, report
+
+
+def run_in_child(database_url: str, evaluation_id: int, workdir: str, data_dir: str = "") -> None:
     """The child process: run the evaluation, writing progress and the result to the row."""
     from pingan.core.i18n import register_catalogue
     from pingan.traffic.evaluate import evaluate, summarise
@@ -274,6 +470,15 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str) -> None:
                 return
             seeds = row.seeds
             controllers = list(row.controllers)
+            target: PlanTarget | None = None
+            if row.plan_id is not None:
+                try:
+                    target = _plan_target_for(
+                        s, row, Path(data_dir) if data_dir else Path(workdir).parents[2]
+                    )
+                except PinganError as exc:
+                    _fail(row, exc.key, exc.message("en"), {"field": exc.field or "", **exc.params})
+                    return
             s.expunge(row)
         total = max(1, seeds * len(controllers))
         done = 0
@@ -292,7 +497,12 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str) -> None:
             set_progress(0.1 + 0.9 * done / total)
 
         try:
-            scenario, corridor = _scenario(row, base)
+            plan_programs: list[Any] | None = None
+            mapping: dict[str, Any] | None = None
+            if target is not None:
+                scenario, corridor, plan_programs, mapping = _plan_scenario(target, row, base)
+            else:
+                scenario, corridor = _scenario(row, base)
             set_progress(0.05)
             prepared, results = evaluate(
                 scenario,
@@ -304,6 +514,7 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str) -> None:
                 progress=tick,
                 # Pingan's candidate plans, simulated before the comparison: 0.05 → 0.1.
                 calibration_progress=lambda k, n: set_progress(0.05 + 0.05 * k / n),
+                plan_programs=plan_programs,
             )
             table = summarise(results)
             result = {
@@ -311,6 +522,7 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str) -> None:
                 "corridor": list(prepared.corridor),
                 "signals": len(prepared.corridor_tls),
                 "calibration": prepared.calibration,
+                "mapping": mapping,
                 "table": {
                     c: {m: [_number(v[0]), _number(v[1])] for m, v in row_.items()}
                     for c, row_ in table.items()

@@ -136,6 +136,10 @@ class Evaluation(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     scenario: Mapped[str] = mapped_column(String(500))
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("traffic_plans.id"), default=None, index=True
+    )
+    """A stored plan evaluated on its city's SUMO network (``scenario`` then names the city)."""
     seeds: Mapped[int] = mapped_column(Integer, default=1)
     controllers: Mapped[list[str]] = mapped_column(JSON, default=list)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)

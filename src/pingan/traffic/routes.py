@@ -166,7 +166,7 @@ def create_evaluation(
 @router.get("/evaluations")
 def list_evaluations(who: Reader, db: DbSession, lang: Language) -> list[dict[str, Any]]:
     """The newest evaluations with their progress."""
-    return [evaluations.read(r, lang) for r in evaluations.list_all(db=db)]
+    return [evaluations.read(r, lang) for r in evaluations.list_all(db=db, who=who)]
 
 
 @router.get("/evaluations/{evaluation_id}")
@@ -174,7 +174,7 @@ def get_evaluation(
     evaluation_id: RowId, who: Reader, db: DbSession, lang: Language
 ) -> dict[str, Any]:
     """One evaluation: status, progress and (when done) the result table."""
-    return evaluations.read(evaluations.get(db=db, evaluation_id=evaluation_id), lang)
+    return evaluations.read(evaluations.get(db=db, who=who, evaluation_id=evaluation_id), lang)
 
 
 # Emergency priority (green corridors ahead of units): /api/traffic/priority/...

@@ -61,9 +61,12 @@ class PlanRequest(_Body):
 
 
 class EvaluationCreate(_Body):
-    """An evaluation: a scenario (``arterial`` or a .sumocfg under an allowed folder)."""
+    """An evaluation: a scenario (``arterial`` or a .sumocfg under an allowed folder), or a
+    plan stored by the desk (``plan_id``), evaluated on the city's SUMO network at its
+    period's demand. Exactly one of the two."""
 
-    scenario: str = Field(min_length=1, max_length=500)
+    scenario: str | None = Field(None, min_length=1, max_length=500)
+    plan_id: int | None = Field(None, ge=1)
     seeds: int = Field(1, ge=1, le=100)
     controllers: list[str] = Field(default_factory=lambda: ["default", "pingan"], min_length=1)
     duration_s: float | None = Field(

@@ -301,7 +301,12 @@ export async function mount(root, ctx) {
       el("div", { class: "tr-row" },
         el("button", { type: "button", "data-action": "export-sumo", text: P("export_sumo"), onclick: () => download(plan, "sumo") }),
         el("button", { type: "button", "data-action": "export-json", text: P("export_json"), onclick: () => download(plan, "json") }),
-        deployBtn),
+        deployBtn,
+        el("button", { type: "button", "data-action": "evaluate-plan", title: P("evaluate_plan_hint"), text: P("evaluate_plan"), onclick: async () => {
+          await post("/api/traffic/evaluations", { plan_id: plan.id, seeds: 3, controllers: ["default", "webster+coord", "actuated", "max-pressure", "pingan", "pingan+priority"] });
+          say(P("evaluation_queued"));
+          await loadEvaluations();
+        } })),
       el("h4", { text: P("history") }),
       history,
     );
@@ -346,8 +351,10 @@ export async function mount(root, ctx) {
   }
   function resultText(e) {
     if (!e.result || !e.result.table) return "";
-    return Object.entries(e.result.table)
+    const table = Object.entries(e.result.table)
       .map(([c, m]) => `${c}: ${fmt(m.corridor_tt ? m.corridor_tt[0] : null)} s`).join(" · ");
+    const m = e.result.mapping;  // a stored plan's evaluation: how much of it SUMO could carry
+    return m ? `${table} (${P("eval_mapping", { matched: Object.keys(m.matched).length, lights: m.sumo_lights })})` : table;
   }
 
   ctx.onLanguage && ctx.onLanguage(() => { renderDestinations(); renderProposal(); renderCorridors(); renderPlan(); renderEvaluations(); });
