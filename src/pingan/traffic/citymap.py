@@ -5,9 +5,8 @@ built by netconvert, which joins clustered junctions and signals and renames the
 (``cluster_25413717_56438018``, ``GS_cluster_…``, ``joinedS_…``). This module maps one onto
 the other so that a stored plan can be evaluated in SUMO:
 
-- :func:`map_route`: the corridor's nodes become SUMO junctions (by the OSM node id that
-  netconvert keeps in a junction's id, else the nearest junction within ``snap_m``) and the
-  junctions are joined by the shortest drivable edge path that SUMO's connections allow.
+- :func:`map_route`: the corridor's nodes, sampled every 10 m, are map-matched onto SUMO's
+  edges (sumolib's ``mapTrace``), so the route is one SUMO can drive.
 - :func:`match_signals`: each traffic light met along that path gets the desk signal nearest
   to it (within ``snap_m``); a desk signal with no light near it is reported, not guessed.
 - :func:`programs_from_timings`: the desk's timing of a signal (common cycle, through and
@@ -21,9 +20,9 @@ Needs sumolib (the ``traffic`` extra); no database.
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import math
-import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -43,119 +42,74 @@ __all__ = [
 
 MIN_GREEN_S: Final = 5.0
 """No green phase of a transferred programme is shorter than this."""
-_OSM_TOKEN = re.compile(r"^\d+$")
 
 
 @dataclass(frozen=True)
 class CityPoint:
-    """A node of the city's road graph: its OSM id (if known) and position."""
+    """A node of the city's road graph, by position."""
 
-    osm_id: int | None
     lon: float
     lat: float
 
 
-def _junctions(net: Any) -> tuple[dict[int, Any], list[Any], list[tuple[float, float]]]:
-    """OSM node id → SUMO junction (from the ids netconvert writes), and every junction
-    with its x/y (internal junctions left out)."""
-    by_osm: dict[int, Any] = {}
-    nodes: list[Any] = []
-    xy: list[tuple[float, float]] = []
-    for node in net.getNodes():
-        if node.getType() == "internal":
-            continue
-        nodes.append(node)
-        x, y = node.getCoord()[:2]
-        xy.append((float(x), float(y)))
-        for token in str(node.getID()).split("_"):
-            if _OSM_TOKEN.match(token):
-                by_osm.setdefault(int(token), node)
-    return by_osm, nodes, xy
+TRACE_STEP_M: Final = 10.0
+"""The corridor is sampled this often for map matching."""
+MATCH_RADIUS_M: Final = 20.0
+"""How far from the corridor a SUMO edge may lie to be matched."""
 
 
-def _nearest(points: Sequence[tuple[float, float]], x: float, y: float) -> tuple[int, float]:
-    best, best_d = -1, math.inf
-    for i, (px, py) in enumerate(points):
-        d = math.hypot(px - x, py - y)
-        if d < best_d:
-            best, best_d = i, d
-    return best, best_d
+def _connected(a: Any, b: Any) -> bool:
+    return bool(a.getToNode() == b.getFromNode() and b in a.getOutgoing())
 
 
-def _drivable(edge: Any) -> bool:
-    return bool(edge.allows("passenger")) and edge.getFunction() != "internal"
+def map_route(net: Any, points: Sequence[CityPoint]) -> list[str]:
+    """SUMO edge ids driving along ``points`` in order (the corridor's graph nodes).
 
-
-def _path(net: Any, starts: Sequence[Any], target: Any) -> list[Any] | None:
-    """The shortest chain of connected drivable edges from one of ``starts`` (included) to
-    an edge ending at junction ``target``."""
-    queue: list[tuple[float, int, Any]] = []
-    came: dict[str, Any] = {}
-    best: dict[str, float] = {}
-    tie = 0
-    for edge in starts:
-        if _drivable(edge):
-            best[edge.getID()] = edge.getLength()
-            heapq.heappush(queue, (edge.getLength(), tie, edge))
-            tie += 1
-    while queue:
-        cost, _, edge = heapq.heappop(queue)
-        if cost > best.get(edge.getID(), math.inf):
-            continue
-        if edge.getToNode() == target:
-            chain = [edge]
-            while chain[-1].getID() in came:
-                chain.append(came[chain[-1].getID()])
-            return chain[::-1]
-        for nxt in edge.getOutgoing():
-            if not _drivable(nxt):
-                continue
-            c = cost + nxt.getLength()
-            if c < best.get(nxt.getID(), math.inf):
-                best[nxt.getID()] = c
-                came[nxt.getID()] = edge
-                heapq.heappush(queue, (c, tie, nxt))
-                tie += 1
-    return None
-
-
-def map_route(net: Any, points: Sequence[CityPoint], *, snap_m: float = 25.0) -> list[str]:
-    """SUMO edge ids driving through ``points`` in order (the corridor's graph nodes).
-
-    A point becomes the junction whose id holds its OSM node id, else the nearest junction
-    within ``snap_m``; points netconvert removed (geometry nodes) are skipped. Consecutive
-    junctions are joined by the shortest path SUMO's connections allow, each leg continuing
-    from the previous leg's last edge so the whole route is drivable. Raises
-    ``traffic.error.corridor_unmapped`` (field ``corridor``) when fewer than two junctions
-    are found or a leg has no path.
+    The corridor is sampled every :data:`TRACE_STEP_M` and map-matched with sumolib's
+    ``mapTrace`` (edges within :data:`MATCH_RADIUS_M`, driving direction respected, passenger
+    cars, gaps bridged by the shortest path), which follows dual carriageways and netconvert's
+    joined junctions where node-by-node matching strays onto the other carriageway. Where a
+    turn along the corridor has no SUMO connection, the longest drivable run is kept. Raises
+    ``traffic.error.corridor_unmapped`` (field ``corridor``) when no two connected edges
+    match.
     """
-    by_osm, nodes, xy = _junctions(net)
-    junctions: list[Any] = []
-    for p in points:
-        node = by_osm.get(p.osm_id) if p.osm_id is not None else None
-        if node is None:
-            x, y = net.convertLonLat2XY(p.lon, p.lat)
-            i, d = _nearest(xy, float(x), float(y))
-            node = nodes[i] if i >= 0 and d <= snap_m else None
-        if node is not None and (not junctions or junctions[-1] != node):
-            junctions.append(node)
-    if len(junctions) < 2:
-        raise ValidationFailed(
-            "traffic.error.corridor_unmapped", field="corridor", found=len(junctions)
-        )
-    route: list[Any] = []
-    for k in range(1, len(junctions)):
-        if route:
-            starts = list(route[-1].getOutgoing())
-        else:
-            starts = list(junctions[0].getOutgoing())
-        leg = _path(net, starts, junctions[k])
-        if leg is None:
-            raise ValidationFailed(
-                "traffic.error.corridor_unmapped", field="corridor", found=len(junctions), leg=k
+    from sumolib.route import mapTrace
+
+    xy = [tuple(float(c) for c in net.convertLonLat2XY(p.lon, p.lat)) for p in points]
+    trace: list[tuple[float, float]] = []
+    for (x0, y0), (x1, y1) in itertools.pairwise(xy):
+        steps = max(1, int(math.hypot(x1 - x0, y1 - y0) // TRACE_STEP_M))
+        trace.extend((x0 + (x1 - x0) * j / steps, y0 + (y1 - y0) * j / steps) for j in range(steps))
+    if xy:
+        trace.append((xy[-1][0], xy[-1][1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "rtree not available": the brute-force search is fine
+        edges = list(
+            mapTrace(
+                trace,
+                net,
+                MATCH_RADIUS_M,
+                fillGaps=2000,
+                direction=True,
+                vClass="passenger",
             )
-        route.extend(leg)
-    return [str(e.getID()) for e in route]
+            if len(trace) >= 2
+            else []
+        )
+    # Where SUMO has no connection between two matched edges (a turn the network forbids,
+    # which the city's road graph does not model), keep the longest drivable run.
+    runs: list[list[Any]] = []
+    for edge in edges:
+        if runs and _connected(runs[-1][-1], edge):
+            runs[-1].append(edge)
+        else:
+            runs.append([edge])
+    best = max(runs, key=lambda run: sum(e.getLength() for e in run), default=[])
+    if len(best) < 2:
+        raise ValidationFailed(
+            "traffic.error.corridor_unmapped", field="corridor", found=len(edges)
+        )
+    return [str(e.getID()) for e in best]
 
 
 def _light_xy(net: Any, sig: CorridorSignal) -> tuple[float, float]:

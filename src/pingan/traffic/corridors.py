@@ -22,6 +22,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -216,18 +217,50 @@ class CorridorSignal:
     position_m: float
 
 
+JUNCTION_RADIUS_M: Final = 30.0
+"""A signal this close to a corridor node belongs to that node's junction (see below)."""
+
+
 def corridor_signals(
-    graph: RoadGraph, nodes: Sequence[int], signal_at_node: Mapping[int, int]
+    graph: RoadGraph,
+    nodes: Sequence[int],
+    signal_at_node: Mapping[int, int],
+    *,
+    junction_radius_m: float = JUNCTION_RADIUS_M,
 ) -> list[CorridorSignal]:
-    """The signals on ``nodes`` in driving order with their distance from the first node."""
+    """The signals of the junctions on ``nodes``, in driving order, with their distance
+    from the first node.
+
+    OSM tags a junction's signals where its mappers put them: on the junction node, on each
+    approach a few metres before it, or on the other carriageway of a dual carriageway. A
+    signal counts for the corridor node nearest to it when that node is within
+    ``junction_radius_m`` (straight line); each corridor node keeps its nearest signal, so
+    a junction is listed once, at the corridor node it controls.
+    """
+    if not nodes:
+        return []
+    lat0 = float(graph.lat[int(nodes[0])])
+    cx, cy = project(graph.lon[list(nodes)], graph.lat[list(nodes)], lat0)
+    chosen: dict[int, tuple[float, int]] = {}  # corridor index -> (distance, signal id)
+    if signal_at_node:
+        sig_nodes = np.fromiter(signal_at_node.keys(), dtype=np.int64)
+        sx, sy = project(graph.lon[sig_nodes], graph.lat[sig_nodes], lat0)
+        dist = np.hypot(sx[:, None] - cx[None, :], sy[:, None] - cy[None, :])
+        nearest = np.argmin(dist, axis=1)
+        for k, sid in enumerate(signal_at_node.values()):
+            i = int(nearest[k])
+            d = float(dist[k, i])
+            if d <= junction_radius_m and (i not in chosen or (d, sid) < chosen[i]):
+                chosen[i] = (d, sid)
     out: list[CorridorSignal] = []
     position = 0.0
     for i, v in enumerate(nodes):
         if i > 0:
             position += float(graph.length[graph.edge_index(int(nodes[i - 1]), int(v))])
-        sid = signal_at_node.get(int(v))
-        if sid is not None:
-            out.append(CorridorSignal(signal_id=sid, node=int(v), position_m=round(position, 1)))
+        if i in chosen:
+            out.append(
+                CorridorSignal(signal_id=chosen[i][1], node=int(v), position_m=round(position, 1))
+            )
     return out
 
 

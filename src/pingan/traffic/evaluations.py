@@ -364,6 +364,9 @@ class PlanTarget:
     extract: Path
     points: list[Any]
     """The corridor's graph nodes as :class:`pingan.traffic.citymap.CityPoint`."""
+    corridor_m: float
+    corridor_vph: float
+    """The plan's design volume entering the corridor (its first signal's through flow)."""
     desk_signals: list[tuple[int, float, float]]
     timings: dict[int, Any]
     """Desk signal id → :class:`pingan.traffic.timing.SignalTiming`."""
@@ -388,14 +391,7 @@ def _plan_target_for(db: Session, row: Evaluation, data_dir: Path) -> PlanTarget
             folder=str(Path(data_dir) / EXTRACTS_DIR),
         )
     graph = load_graph(city=city, data_dir=data_dir)
-    points = [
-        CityPoint(
-            osm_id=int(graph.osm_id[v]) if int(graph.osm_id[v]) > 0 else None,
-            lon=float(graph.lon[v]),
-            lat=float(graph.lat[v]),
-        )
-        for v in corridor.nodes
-    ]
+    points = [CityPoint(lon=float(graph.lon[v]), lat=float(graph.lat[v])) for v in corridor.nodes]
     ids = [int(t["signal_id"]) for t in plan.timings]
     rows = {
         sig.id: sig for sig in db.scalars(select(TrafficSignal).where(TrafficSignal.id.in_(ids)))
@@ -405,9 +401,20 @@ def _plan_target_for(db: Session, row: Evaluation, data_dir: Path) -> PlanTarget
         period=plan.period,
         extract=extract,
         points=points,
+        corridor_m=float(corridor.metres),
+        corridor_vph=_entry_volume(plan),
         desk_signals=[(i, rows[i].lon, rows[i].lat) for i in ids if i in rows],
         timings={int(t["signal_id"]): SignalTiming.from_dict(t) for t in plan.timings},
     )
+
+
+def _entry_volume(plan: TimingPlan) -> float:
+    """The plan's design through volume at its first signal (veh/h), else its busiest."""
+    volumes = (plan.inputs or {}).get("volumes", {})
+    through = volumes.get("through_vph") or []
+    if through:
+        return float(through[0])
+    return float(volumes.get("busiest_through_vph", 0.0))
 
 
 def _plan_scenario(
@@ -426,6 +433,16 @@ def _plan_scenario(
         scenario = replace(scenario, end=scenario.begin + row.duration_s)
     net = sumo.load_net(scenario.net)
     edges = citymap.map_route(net, target.points)
+    # The trips the plan was designed for: the corridor's entry volume drives it end to end
+    # on top of the random background traffic (which seldom drives a whole corridor).
+    flow = sumo.write_corridor_flow(
+        workdir / "city" / "corridor.rou.xml",
+        edges,
+        vph=target.corridor_vph,
+        begin=scenario.begin,
+        end=scenario.end,
+    )
+    scenario = replace(scenario, routes=(*scenario.routes, flow))
     lights = sumo.corridor_signals(net, edges)
     matched = citymap.match_signals(net, lights, target.desk_signals)
     if not matched:
@@ -441,8 +458,14 @@ def _plan_scenario(
     report = {
         "plan_id": target.plan_id,
         "period": target.period,
-        "demand": {"trip_every_s": round(period_s, 3), "source": "randomTrips"},
+        "demand": {
+            "trip_every_s": round(period_s, 3),
+            "source": "randomTrips",
+            "corridor_vph": round(target.corridor_vph, 1),
+        },
         "sumo_edges": len(edges),
+        "sumo_corridor_m": round(sum(net.getEdge(e).getLength() for e in edges), 1),
+        "desk_corridor_m": round(target.corridor_m, 1),
         "sumo_lights": len(lights),
         "matched": {tls: sid for tls, sid in matched.items() if tls not in transfer.skipped},
         "kept_own_programme": {

@@ -442,7 +442,8 @@ def _heading(graph: RoadGraph, nodes: Sequence[int], node: int) -> float:
 
 def _held(db: Session, corridor: Corridor, period: str, graph: RoadGraph) -> dict[int, tm.Held]:
     """Shared signals' timings from the other corridors' plans (same city, same period)."""
-    mine = {s["signal_id"] for s in corridor.signals}
+    my_nodes = {s["signal_id"]: s["node"] for s in corridor.signals}
+    mine = set(my_nodes)
     held: dict[int, tm.Held] = {}
     others = db.scalars(
         select(Corridor)
@@ -461,9 +462,13 @@ def _held(db: Session, corridor: Corridor, period: str, graph: RoadGraph) -> dic
         for sid in sorted(shared):
             if sid in held or sid not in their:
                 continue
-            node = other_nodes[sid]
+            # A junction's signal counts for the node of each corridor nearest to it,
+            # which need not be the same node (dual carriageways).
             angle = (
-                abs(_heading(graph, corridor.nodes, node) - _heading(graph, other.nodes, node))
+                abs(
+                    _heading(graph, corridor.nodes, my_nodes[sid])
+                    - _heading(graph, other.nodes, other_nodes[sid])
+                )
                 % 180.0
             )
             crossing = 45.0 < angle < 135.0

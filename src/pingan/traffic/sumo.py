@@ -370,6 +370,22 @@ def write_routes(routes: Sequence[tuple[float, list[str]]], path: Path) -> Path:
     return path
 
 
+def write_corridor_flow(
+    path: Path, edges: Sequence[str], *, vph: float, begin: float, end: float
+) -> Path:
+    """A route file with one flow of ``vph`` vehicles an hour driving ``edges`` end to end
+    (randomised departures), ids ``corridor.N``."""
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<routes>\n'
+        f'    <route id="corridor" edges="{" ".join(edges)}"/>\n'
+        f'    <flow id="corridor" route="corridor" begin="{begin:.2f}" end="{end:.2f}" '
+        f'probability="{min(max(vph, 0.0) / 3600.0, 1.0):.5f}" departLane="best" '
+        'departSpeed="max"/>\n</routes>\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 def count_link_flows(
     net: Any, routes: Sequence[tuple[float, list[str]]], *, hours: float
 ) -> dict[str, dict[int, float]]:

@@ -538,6 +538,9 @@ def test_a_stored_plan_is_evaluated_on_the_city_sumo_network(desk: Desk) -> None
     assert len(set(mapping["matched"].values())) == len(mapping["matched"])
     assert mapping["sumo_lights"] == len(mapping["matched"]) + len(mapping["kept_own_programme"])
     assert mapping["demand"]["trip_every_s"] == 1.5  # the morning peak's full demand
+    # The plan's design volume drives the mapped corridor end to end.
+    assert mapping["demand"]["corridor_vph"] == am["inputs"]["volumes"]["through_vph"][0]
+    assert mapping["sumo_corridor_m"] > 0 and mapping["sumo_edges"] >= 2
     assert set(done["result"]["table"]) == {"default", "pingan"}
     assert all(row["corridor_tt"][0] > 0 for row in done["result"]["table"].values())
     # The programmes SUMO ran: the plan's common cycle on every retimed light.

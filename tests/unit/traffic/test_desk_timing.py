@@ -309,6 +309,19 @@ def test_propose_corridors_picks_the_busiest_approach_and_finds_signals() -> Non
     assert [(s.signal_id, s.position_m) for s in found] == [(50, 100.0), (60, 200.0)]
 
 
+def test_a_signal_beside_the_corridor_counts_for_its_junction_once() -> None:
+    g = _grid()  # rows 100 m apart: node 1 is beside corridor node 5
+    corridor = [4, 5, 6, 7]
+    # Within the radius, a signal off the corridor belongs to the nearest corridor node ...
+    found = cor.corridor_signals(g, corridor, {1: 10, 6: 60}, junction_radius_m=120.0)
+    assert [(s.signal_id, s.node, s.position_m) for s in found] == [(10, 5, 100.0), (60, 6, 200.0)]
+    # ... unless that node has a nearer one: a junction is listed once.
+    found = cor.corridor_signals(g, corridor, {1: 10, 5: 50}, junction_radius_m=120.0)
+    assert [s.signal_id for s in found] == [50]
+    # Beyond the radius (30 m by default) it is another junction's.
+    assert cor.corridor_signals(g, corridor, {1: 10}) == []
+
+
 def test_evaluation_figures_are_json_safe() -> None:
     from pingan.traffic.evaluations import _number
 
