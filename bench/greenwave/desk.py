@@ -1,15 +1,22 @@
 """The traffic desk on the demo city through the real API: proposal and planning times,
 plans, and the before/after estimate.
 
-Run with ``python bench/greenwave/desk.py``. It imports the demo city into a temporary
-folder (SQLite), signs in a traffic engineer, proposes corridors towards every clinic (the
-extract maps no hospital), stores the first clinic's corridors and plans them in order (the
-later ones hold the signals they share with the earlier ones), and prints every figure
-docs/desks/traffic.md quotes.
+Run with ``python bench/greenwave/desk.py [--sumo [--seeds 3] [--workers 2]]``. It imports
+the demo city into a temporary folder (SQLite), signs in a traffic engineer, proposes
+corridors towards every clinic (the extract maps no hospital), stores the first clinic's
+corridors and plans them in order (the later ones hold the signals they share with the
+earlier ones), and prints every figure docs/desks/traffic.md quotes. With ``--sumo`` the
+first corridor's three time-of-day plans, as stored, are then evaluated in SUMO on the
+demo city's network at each period's demand (the path ``POST /api/traffic/evaluations
+{plan_id}`` takes), against the default programmes, SUMO's Webster + tlsCoordinator,
+actuated and max-pressure control, with and without emergency priority.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -23,6 +30,12 @@ if __package__ in (None, ""):  # run as a script
 def main() -> None:
     """Run the measurement and print it."""
     from fastapi.testclient import TestClient
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sumo", action="store_true", help="evaluate the stored plans in SUMO")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
 
     from pingan.city.models import City
     from pingan.city.service import demo_pbf_path, import_city
@@ -114,6 +127,53 @@ def main() -> None:
                     f"stops {b['in']['stops']}->{a['in']['stops']}"
                 )
             print(f"corridor {i}: three periods planned in {dt * 1000:.0f} ms")
+        if args.sumo:
+            plans = c.get(f"/api/traffic/corridors/{ids[0]}/plans", headers=h).json()
+            evaluate_stored(db, settings.data_dir, root, plans, args.seeds, args.workers)
+
+
+def evaluate_stored(
+    db: object, data_dir: Path, root: Path, plans: list[dict[str, object]], seeds: int, workers: int
+) -> None:
+    """Each stored plan on the demo city's SUMO network, side by side with the baselines."""
+    from pingan.traffic.cli import print_table, ratios
+    from pingan.traffic.evaluate import evaluate, summarise
+    from pingan.traffic.evaluations import plan_scenario, plan_target
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}; {seeds} seeds, {workers} workers"
+    )
+    for p in sorted(plans, key=lambda p: str(p["period"])):
+        started = time.perf_counter()
+        with db.session() as s:  # type: ignore[attr-defined]
+            target = plan_target(s, int(str(p["id"])), data_dir)
+        work = root / f"sumo-{p['period']}"
+        scenario, edges, programs, mapping = plan_scenario(target, work)
+        _prepared, results = evaluate(
+            scenario,
+            seeds=list(range(seeds)),
+            corridor=edges,
+            workers=workers,
+            workdir=work / "runs",
+            plan_programs=programs,
+            progress=lambda r: print(f"  {r['controller']} seed {r['seed']} done", flush=True),
+        )
+        table = summarise(results)
+        print(
+            f"plan {p['id']} ({p['period']}, cycle {p['cycle_s']} s): {mapping['sumo_lights']} "
+            f"SUMO lights on {mapping['sumo_corridor_m']} m of corridor (desk "
+            f"{mapping['desk_corridor_m']} m), {len(mapping['matched'])} carry the plan; "
+            f"demand one trip every {mapping['demand']['trip_every_s']} s + "
+            f"{mapping['demand']['corridor_vph']} veh/h along the corridor; "
+            f"{time.perf_counter() - started:.0f} s wall"
+        )
+        print_table(f"demo city, stored plan {p['id']} ({p['period']})", seeds, table)
+        for name, r in ratios(table).items():
+            print(f"  Pingan (stored plan) corridor travel time / {name}: {r:.3f} ({r - 1:+.1%})")
+        if "pingan+priority" in table and table["pingan"]["ev_delay"][0] > 0:
+            ev = table["pingan+priority"]["ev_delay"][0] / table["pingan"]["ev_delay"][0]
+            print(f"  emergency-vehicle delay with priority / without: {ev:.3f}")
 
 
 if __name__ == "__main__":

@@ -219,6 +219,9 @@ class CorridorSignal:
 
 JUNCTION_RADIUS_M: Final = 30.0
 """A signal this close to a corridor node belongs to that node's junction (see below)."""
+INTERSECTION_GAP_M: Final = 40.0
+"""Signals closer than this along a corridor are one intersection (one controller); the
+emergency-priority rule uses the same distance."""
 
 
 def corridor_signals(
@@ -227,6 +230,7 @@ def corridor_signals(
     signal_at_node: Mapping[int, int],
     *,
     junction_radius_m: float = JUNCTION_RADIUS_M,
+    intersection_gap_m: float = INTERSECTION_GAP_M,
 ) -> list[CorridorSignal]:
     """The signals of the junctions on ``nodes``, in driving order, with their distance
     from the first node.
@@ -234,8 +238,10 @@ def corridor_signals(
     OSM tags a junction's signals where its mappers put them: on the junction node, on each
     approach a few metres before it, or on the other carriageway of a dual carriageway. A
     signal counts for the corridor node nearest to it when that node is within
-    ``junction_radius_m`` (straight line); each corridor node keeps its nearest signal, so
-    a junction is listed once, at the corridor node it controls.
+    ``junction_radius_m`` (straight line); each corridor node keeps its nearest signal.
+    Signals less than ``intersection_gap_m`` along the corridor from the first signal of an
+    intersection belong to it (a junction's approaches, both carriageways): it is listed once,
+    by the signal nearest to the corridor (the first of equals), at that signal's node.
     """
     if not nodes:
         return []
@@ -252,16 +258,21 @@ def corridor_signals(
             d = float(dist[k, i])
             if d <= junction_radius_m and (i not in chosen or (d, sid) < chosen[i]):
                 chosen[i] = (d, sid)
-    out: list[CorridorSignal] = []
+    groups: list[list[tuple[float, CorridorSignal]]] = []
     position = 0.0
+    start = -math.inf
     for i, v in enumerate(nodes):
         if i > 0:
             position += float(graph.length[graph.edge_index(int(nodes[i - 1]), int(v))])
-        if i in chosen:
-            out.append(
-                CorridorSignal(signal_id=chosen[i][1], node=int(v), position_m=round(position, 1))
-            )
-    return out
+        if i not in chosen:
+            continue
+        found = CorridorSignal(signal_id=chosen[i][1], node=int(v), position_m=round(position, 1))
+        if groups and position - start < intersection_gap_m:
+            groups[-1].append((chosen[i][0], found))
+        else:
+            groups.append([(chosen[i][0], found)])
+            start = position
+    return [min(group, key=lambda pair: pair[0])[1] for group in groups]
 
 
 def bearing_deg(graph: RoadGraph, a: int, b: int) -> float:

@@ -372,12 +372,14 @@ class PlanTarget:
     """Desk signal id → :class:`pingan.traffic.timing.SignalTiming`."""
 
 
-def _plan_target_for(db: Session, row: Evaluation, data_dir: Path) -> PlanTarget:
+def plan_target(db: Session, plan_id: int, data_dir: Path) -> PlanTarget:
+    """Read what evaluating stored plan ``plan_id`` needs (no permission check: callers
+    have made it, see :func:`create`)."""
     from pingan.city.service import load_graph
     from pingan.traffic.citymap import CityPoint
     from pingan.traffic.timing import SignalTiming
 
-    plan = db.get(TimingPlan, row.plan_id)
+    plan = db.get(TimingPlan, plan_id)
     corridor = db.get(Corridor, plan.corridor_id) if plan is not None else None
     city = db.get(City, corridor.city_id) if corridor is not None else None
     if plan is None or corridor is None or city is None:
@@ -417,8 +419,8 @@ def _entry_volume(plan: TimingPlan) -> float:
     return float(volumes.get("busiest_through_vph", 0.0))
 
 
-def _plan_scenario(
-    target: PlanTarget, row: Evaluation, workdir: Path
+def plan_scenario(
+    target: PlanTarget, workdir: Path, duration_s: float | None = None
 ) -> tuple[Any, list[str], list[Any], dict[str, Any]]:
     """The city's SUMO network at the plan's period's demand, the corridor mapped onto it,
     the plan's programmes there and a report of the mapping."""
@@ -429,8 +431,8 @@ def _plan_scenario(
     period_s = CITY_TRIP_PERIOD_S / PERIOD_FACTOR.get(target.period, 1.0)
     cfg = sumo.build_osm_scenario(target.extract, workdir / "city", period_s=period_s)
     scenario = scenario_from_sumocfg(cfg)
-    if row.duration_s is not None:
-        scenario = replace(scenario, end=scenario.begin + row.duration_s)
+    if duration_s is not None:
+        scenario = replace(scenario, end=scenario.begin + duration_s)
     net = sumo.load_net(scenario.net)
     edges = citymap.map_route(net, target.points)
     # The trips the plan was designed for: the corridor's entry volume drives it end to end
@@ -496,8 +498,8 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str, data_dir: 
             target: PlanTarget | None = None
             if row.plan_id is not None:
                 try:
-                    target = _plan_target_for(
-                        s, row, Path(data_dir) if data_dir else Path(workdir).parents[2]
+                    target = plan_target(
+                        s, row.plan_id, Path(data_dir) if data_dir else Path(workdir).parents[2]
                     )
                 except PinganError as exc:
                     _fail(row, exc.key, exc.message("en"), {"field": exc.field or "", **exc.params})
@@ -523,7 +525,9 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str, data_dir: 
             plan_programs: list[Any] | None = None
             mapping: dict[str, Any] | None = None
             if target is not None:
-                scenario, corridor, plan_programs, mapping = _plan_scenario(target, row, base)
+                scenario, corridor, plan_programs, mapping = plan_scenario(
+                    target, base, row.duration_s
+                )
             else:
                 scenario, corridor = _scenario(row, base)
             set_progress(0.05)

@@ -322,6 +322,20 @@ def test_a_signal_beside_the_corridor_counts_for_its_junction_once() -> None:
     assert cor.corridor_signals(g, corridor, {1: 10}) == []
 
 
+def test_signals_close_along_the_corridor_are_one_intersection() -> None:
+    g = _grid()
+    corridor = [4, 5, 6, 7]
+    # 100 m apart: two intersections with the default 40 m rule ...
+    assert [s.signal_id for s in cor.corridor_signals(g, corridor, {5: 50, 6: 60})] == [50, 60]
+    # ... one when the rule spans them: the signal on the corridor is kept (first of equals).
+    merged = cor.corridor_signals(g, corridor, {5: 50, 6: 60}, intersection_gap_m=150.0)
+    assert [(s.signal_id, s.position_m) for s in merged] == [(50, 100.0)]
+    beside = cor.corridor_signals(
+        g, corridor, {1: 10, 6: 60}, junction_radius_m=120.0, intersection_gap_m=150.0
+    )
+    assert [(s.signal_id, s.node) for s in beside] == [(60, 6)]
+
+
 def test_evaluation_figures_are_json_safe() -> None:
     from pingan.traffic.evaluations import _number
 
