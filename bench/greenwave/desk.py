@@ -136,8 +136,8 @@ def evaluate_stored(
     db: object, data_dir: Path, root: Path, plans: list[dict[str, object]], seeds: int, workers: int
 ) -> None:
     """Each stored plan on the demo city's SUMO network, side by side with the baselines."""
-    from pingan.traffic.cli import print_table, ratios
-    from pingan.traffic.evaluate import evaluate, summarise
+    from pingan.traffic.cli import ratios
+    from pingan.traffic.evaluate import evaluate, markdown_table, summarise
     from pingan.traffic.evaluations import plan_scenario, plan_target
 
     print(
@@ -168,7 +168,7 @@ def evaluate_stored(
             f"{mapping['demand']['corridor_vph']} veh/h along the corridor; "
             f"{time.perf_counter() - started:.0f} s wall"
         )
-        print_table(f"demo city, stored plan {p['id']} ({p['period']})", seeds, table)
+        print(markdown_table(table))  # mean ± sd over the seeds
         for name, r in ratios(table).items():
             print(f"  Pingan (stored plan) corridor travel time / {name}: {r:.3f} ({r - 1:+.1%})")
         if "pingan+priority" in table and table["pingan"]["ev_delay"][0] > 0:
