@@ -13,6 +13,7 @@ import importlib.util
 import json
 import logging
 import re
+import shutil
 import threading
 import time
 import uuid
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 
 CITY_NAME: Final = re.compile(r"^[^\W][\w-]{0,39}$")
 GRAPH_DIR: Final = "cities"
+SOURCES_DIR: Final = "city-sources"
+"""Where an import keeps its OSM extract (named by SHA-256), for tools that rebuild the
+city from it (the traffic desk's SUMO network)."""
 MAX_SNAP_M: Final = 1000.0
 """A point farther than this from every road node is not on this city's network."""
 MAX_REACHABLE_NODES: Final = 50_000
@@ -193,7 +197,21 @@ def import_city(
         tmp.unlink(missing_ok=True)
         raise
 
+    kept = _source_copy(Path(data_dir), sha, source.name)
+    kept_tmp: Path | None = None
+    if not kept.is_file():  # identical extracts share one copy
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept_tmp = kept.with_name(f".{kept.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            shutil.copyfile(source, kept_tmp)
+        except BaseException:
+            kept_tmp.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+            raise
+
     def write(session: Session) -> ImportReport:
+        if kept_tmp is not None:  # renamed into place on commit, removed on rollback
+            _defer_file(session, _PendingFile(kept_tmp, kept, None))
         old = _refuse_existing(session, name, replace)
         obsolete = Path(data_dir) / old.graph_file if old is not None else None
         if old is not None:
@@ -332,6 +350,8 @@ def import_city(
     except BaseException:
         if isinstance(db, Database):
             tmp.unlink(missing_ok=True)  # the listener did it already; be sure
+            if kept_tmp is not None:
+                kept_tmp.unlink(missing_ok=True)
         raise
     step("done")
     return report.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
@@ -368,6 +388,18 @@ def _jurisdiction(
     row.city_id = city_id
     session.flush()
     return row
+
+
+def _source_copy(data_dir: Path, sha256: str, source_file: str) -> Path:
+    suffix = "".join(Path(source_file).suffixes[-2:]) or ".osm"
+    return Path(data_dir) / SOURCES_DIR / f"{sha256}{suffix}"
+
+
+def source_path(city: City, data_dir: Path) -> Path | None:
+    """The copy of the OSM extract ``city`` was imported from, if the import kept one
+    (cities imported before copies were kept have none)."""
+    path = _source_copy(Path(data_dir), city.source_sha256, city.source_file)
+    return path if path.is_file() else None
 
 
 def ensure_demo_city(*, db: Database, settings: Any) -> ImportReport | None:

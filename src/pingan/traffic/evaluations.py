@@ -26,7 +26,7 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from pingan.city.models import City
-from pingan.city.service import demo_pbf_path
+from pingan.city.service import demo_pbf_path, source_path
 from pingan.core import audit, clock
 from pingan.core.auth.permissions import Principal
 from pingan.core.db import Database
@@ -76,9 +76,12 @@ def _check_scenario(name: str, settings: TrafficSettings, data_dir: Path) -> str
 
 def city_extract(city: City, settings: TrafficSettings, data_dir: Path) -> Path | None:
     """The OSM extract the city was imported from (same SHA-256), where the platform can
-    find it: the demo extract, or a file of the same name under
+    find it: the copy the import kept, the demo extract, or a file of the same name under
     ``<data_dir>/traffic/extracts`` or a scenario folder; None when there is none."""
     candidates: list[Path] = []
+    kept = source_path(city, data_dir)
+    if kept is not None:
+        candidates.append(kept)
     with contextlib.suppress(NotFound):
         candidates.append(demo_pbf_path())
     for folder in (Path(data_dir) / EXTRACTS_DIR, *settings.scenario_dirs):

@@ -22,6 +22,7 @@ from pingan.city.models import City, District, Poi
 from pingan.city.osm import read_osm
 from pingan.city.routing import route
 from pingan.city.service import (
+    SOURCES_DIR,
     demo_pbf_path,
     district_layer,
     get_city,
@@ -30,6 +31,7 @@ from pingan.city.service import (
     poi_layer,
     road_layer,
     route_between,
+    source_path,
 )
 from pingan.core.audit import AuditRecord, verify_chain
 from pingan.core.auth.models import Jurisdiction
@@ -95,6 +97,12 @@ def test_demo_city_import(database: Database, tmp_path: Path) -> None:
         assert (entry.actor, entry.action, entry.entity) == ("tester", "import", "city")
         assert entry.entity_id == str(report.city_id) and entry.detail["nodes"] == DEMO_NODES
         assert verify_chain(s).ok
+        city = s.get(City, report.city_id)
+        assert city is not None
+        # The import keeps the extract (for tools that rebuild the city, e.g. SUMO networks).
+        kept = source_path(city, tmp_path)
+        assert kept is not None and kept.name == f"{city.source_sha256}.osm.pbf"
+    assert kept.read_bytes() == demo_pbf_path().read_bytes()
 
     with database.session() as s:
         city = get_city(session=s, city_id=report.city_id)
@@ -330,6 +338,7 @@ def test_caller_session_rollback_leaves_no_file(database: Database, tmp_path: Pa
     finally:
         session.close()
     assert _files(tmp_path) == []
+    assert list((tmp_path / SOURCES_DIR).iterdir()) == []  # the extract's copy went too
     assert _counts(database)["cities"] == 0
     session = database.session_factory()
     try:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pingan.city.models import City, Poi
-from pingan.city.service import demo_pbf_path, import_city
+from pingan.city.service import demo_pbf_path, import_city, source_path
 from pingan.core.audit import AuditRecord
 from pingan.core.auth import service as auth
 from pingan.core.auth.models import Jurisdiction
@@ -505,6 +505,12 @@ def test_a_plan_evaluation_refuses_bad_requests_and_stores_nothing(
         raise NotFound("city.error.demo_missing", field="file")
 
     monkeypatch.setattr(evaluations, "demo_pbf_path", missing)
+    with desk.db.session() as s:
+        city = s.get(City, desk.city_id)
+        assert city is not None
+        kept = source_path(city, desk.settings.data_dir)
+    assert kept is not None  # the copy the import kept would do: remove it
+    kept.unlink()
     error = _error(desk.post(url, {"plan_id": am["id"]}), 422, "plan_id")
     assert error["code"] == "traffic.error.city_extract"
     assert str(Path("traffic") / "extracts") in error["message"]
