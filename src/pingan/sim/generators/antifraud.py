@@ -268,6 +268,8 @@ def _team_round(world: _World, at: datetime) -> None:
     for warning_id in open_ids:
         with sim.ctx.db.session() as session:
             warning = antifraud.get_warning(db=session, warning_id=warning_id)
+            if warning.status == "closed":
+                continue  # closed since the queue was read (another simulated actor)
             victim = session.get(PotentialVictim, warning.victim_id)
             assert victim is not None
             resident = world.by_key.get(victim.key)
