@@ -82,7 +82,8 @@ def demo_pbf_path() -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -157,7 +158,7 @@ def import_city(
         _refuse_existing(db, name, replace)
 
     step("hash")
-    sha = _sha256(source)
+    sha = file_sha256(source)
     step("parse")
     try:
         extract = read_osm(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import math
 import multiprocessing
 import os
@@ -26,7 +25,7 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from pingan.city.models import City
-from pingan.city.service import demo_pbf_path, source_path
+from pingan.city.service import demo_pbf_path, file_sha256, source_path
 from pingan.core import audit, clock
 from pingan.core.auth.permissions import Principal
 from pingan.core.db import Database
@@ -75,29 +74,35 @@ def _check_scenario(name: str, settings: TrafficSettings, data_dir: Path) -> str
 
 
 def city_extract(city: City, settings: TrafficSettings, data_dir: Path) -> Path | None:
-    """The OSM extract the city was imported from (same SHA-256), where the platform can
-    find it: the copy the import kept, the demo extract, or a file of the same name under
-    ``<data_dir>/traffic/extracts`` or a scenario folder; None when there is none."""
-    candidates: list[Path] = []
+    """The OSM extract the city was imported from, where the platform can find it: the copy
+    the import kept (named by its SHA-256), else the demo extract or a file of the same name
+    under ``<data_dir>/traffic/extracts`` or a scenario folder with the same SHA-256; None
+    when there is none."""
     kept = source_path(city, data_dir)
     if kept is not None:
-        candidates.append(kept)
+        return kept
+    candidates: list[Path] = []
     with contextlib.suppress(NotFound):
         candidates.append(demo_pbf_path())
     for folder in (Path(data_dir) / EXTRACTS_DIR, *settings.scenario_dirs):
         candidates.append(folder / Path(city.source_file).name)
     for path in candidates:
-        if path.is_file() and _sha256(path) == city.source_sha256:
+        if path.is_file() and file_sha256(path) == city.source_sha256:
             return path
     return None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _require_extract(city: City, settings: TrafficSettings, data_dir: Path) -> Path:
+    """:func:`city_extract`, or a 422 naming ``plan_id`` that says where to put the file."""
+    extract = city_extract(city, settings, data_dir)
+    if extract is None:
+        raise ValidationFailed(
+            "traffic.error.city_extract",
+            field="plan_id",
+            file=city.source_file,
+            folder=str(Path(data_dir) / EXTRACTS_DIR),
+        )
+    return extract
 
 
 def _plan_target(
@@ -114,13 +119,7 @@ def _plan_target(
     city = db.get(City, corridor.city_id)
     if city is None:  # pragma: no cover - the foreign key keeps it
         raise NotFound("traffic.error.plan", field="plan_id")
-    if city_extract(city, settings, data_dir) is None:
-        raise ValidationFailed(
-            "traffic.error.city_extract",
-            field="plan_id",
-            file=city.source_file,
-            folder=str(Path(data_dir) / EXTRACTS_DIR),
-        )
+    _require_extract(city, settings, data_dir)
     return plan, city
 
 
@@ -387,14 +386,7 @@ def plan_target(db: Session, plan_id: int, data_dir: Path) -> PlanTarget:
     city = db.get(City, corridor.city_id) if corridor is not None else None
     if plan is None or corridor is None or city is None:
         raise NotFound("traffic.error.plan", field="plan_id")
-    extract = city_extract(city, traffic_settings(), data_dir)
-    if extract is None:
-        raise ValidationFailed(
-            "traffic.error.city_extract",
-            field="plan_id",
-            file=city.source_file,
-            folder=str(Path(data_dir) / EXTRACTS_DIR),
-        )
+    extract = _require_extract(city, traffic_settings(), data_dir)
     graph = load_graph(city=city, data_dir=data_dir)
     points = [CityPoint(lon=float(graph.lon[v]), lat=float(graph.lat[v])) for v in corridor.nodes]
     ids = [int(t["signal_id"]) for t in plan.timings]
