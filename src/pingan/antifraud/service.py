@@ -48,6 +48,7 @@ from typing import Any, Final, Literal, NamedTuple, cast
 
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import to_json
 from sqlalchemy import (
     ARRAY,
     Integer,
@@ -811,7 +812,9 @@ _PG_INSERT_REPORTS: Final = text(
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """``value`` as compact JSON (pydantic-core's encoder: several times faster than the
+    standard library's on a batch's documents)."""
+    return to_json(value).decode("utf-8")
 
 
 def _pg_insert_people(db: Session, keys: list[str], phones: list[str], now: datetime) -> None:

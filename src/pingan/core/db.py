@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import from_json, to_json
 from sqlalchemy import DateTime, MetaData, NullPool, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -87,9 +88,16 @@ def make_engine(
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # JSON columns encoded and decoded by pydantic-core (Rust): several times faster than
+    # the standard library on the documents the desks write and read in bulk.
+    json_codec: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": from_json}
     if not pooled:
-        return create_engine(url, echo=echo, poolclass=NullPool)
-    return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+        return create_engine(url, echo=echo, poolclass=NullPool, **json_codec)
+    return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True, **json_codec)
+
+
+def _json_dumps(value: Any) -> str:
+    return to_json(value).decode("utf-8")
 
 
 class Database:
