@@ -38,7 +38,10 @@ a unit reporting faster than the flush keeps only its newest fix (counted as
 the log: the platform starts without a broker. With a URL (``mqtt://127.0.0.1:1883``,
 ``mqtts://`` for TLS, ``user:password@`` accepted) paho's network loop runs in its
 own thread and reconnects by itself; while the broker is down a warning says so and
-the loop keeps retrying (at most every ``PINGAN_DISPATCH__AVL_RETRY_S``).
+the loop keeps retrying (at most every ``PINGAN_DISPATCH__AVL_RETRY_S``). The server and
+every ``pingan worker`` run the job; they subscribe as one MQTT shared-subscription group
+(``PINGAN_DISPATCH__AVL_SHARE_GROUP``, default ``pingan-avl``), so the broker delivers
+each report to one of them and it is applied once.
 """
 
 from __future__ import annotations
@@ -139,9 +142,13 @@ def topic_for(prefix: str, city: str, callsign: str) -> str:
     return f"{prefix.strip('/')}/{city}/{callsign}"
 
 
-def subscription(prefix: str) -> str:
-    """The topic filter the bridge subscribes to (every city, every unit)."""
-    return f"{prefix.strip('/')}/+/+"
+def subscription(prefix: str, group: str = "") -> str:
+    """The topic filter the bridge subscribes to (every city, every unit). With a
+    ``group``, an MQTT shared subscription (``$share/<group>/<filter>``): the broker hands
+    each message to one subscriber of the group, so the server and any number of
+    ``pingan worker`` processes apply each report once between them."""
+    topics = f"{prefix.strip('/')}/+/+"
+    return f"$share/{group}/{topics}" if group else topics
 
 
 def parse_topic(topic: str, prefix: str) -> tuple[str, str]:
@@ -414,10 +421,12 @@ class AvlConsumer:
         coalescer: Coalescer,
         max_skew_s: float = 30.0,
         retry_s: float = 10.0,
+        group: str = "",
     ) -> None:
         self.address = parse_url(url)
         self.url = url
         self.prefix = prefix
+        self.group = group
         self.coalescer = coalescer
         self.stats = coalescer.stats
         self.max_skew_s = max_skew_s
@@ -435,7 +444,7 @@ class AvlConsumer:
             "AVL: connecting to MQTT broker %s:%d, topics %s",
             self.address.host,
             self.address.port,
-            subscription(self.prefix),
+            subscription(self.prefix, self.group),
         )
         self._client.connect_async(self.address.host, self.address.port, keepalive=30)
         self._client.loop_start()
@@ -452,7 +461,7 @@ class AvlConsumer:
         if getattr(reason, "is_failure", False):
             log.warning("AVL: MQTT broker %s refused the connection: %s", self.url, reason)
             return
-        client.subscribe(subscription(self.prefix), qos=0)
+        client.subscribe(subscription(self.prefix, self.group), qos=0)
         self._warned = False
         self.connected.set()
         log.info("AVL: connected to MQTT broker %s", self.url)
@@ -507,6 +516,7 @@ class AvlBridge:
         flush_s: float = 1.0,
         max_skew_s: float = 30.0,
         retry_s: float = 10.0,
+        group: str = "",
     ) -> None:
         self.database = database
         self.data_dir = Path(data_dir)
@@ -519,6 +529,7 @@ class AvlBridge:
             coalescer=self.coalescer,
             max_skew_s=max_skew_s,
             retry_s=retry_s,
+            group=group,
         )
 
     def flush(self) -> int:
@@ -564,6 +575,7 @@ async def run_avl(ctx: Context) -> None:
         flush_s=conf.avl_flush_s,
         max_skew_s=conf.avl_max_skew_s,
         retry_s=conf.avl_retry_s,
+        group=conf.avl_share_group,
     )
     await bridge.run()
 

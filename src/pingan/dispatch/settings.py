@@ -58,6 +58,13 @@ class DispatchSettings(BaseSettings):
     avl_retry_s: float = Field(
         10.0, gt=0, description="AVL: seconds between attempts while the broker is down."
     )
+    avl_share_group: str = Field(
+        "pingan-avl",
+        pattern=r"^[^/+#$]*$",
+        description="AVL: MQTT shared-subscription group that the server and every worker "
+        "process join, so the broker hands each report to one of them (empty: every process "
+        "subscribes on its own and applies every report).",
+    )
     drone_min_battery_pct: float = Field(
         25.0, ge=0, le=100, description="A drone below this battery charge is not proposed."
     )

@@ -235,3 +235,47 @@ def test_the_module_job_bridges_mqtt_when_configured(
     finally:
         publisher.close()
         dispatch_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("group", "copies"), [("pingan-avl", 1), ("", 2)])
+def test_processes_in_one_share_group_receive_each_report_once(group: str, copies: int) -> None:
+    """The server and a worker both run the AVL job: in one shared-subscription group the
+    broker hands each report to one of them; without a group each gets every report."""
+    prefix = f"pingan-test/{uuid.uuid4().hex[:10]}"
+    tag = uuid.uuid4().hex[:8]
+    consumers = [
+        AvlConsumer(
+            url=URL, prefix=prefix, coalescer=Coalescer(), group=f"{group}-{tag}" if group else ""
+        )
+        for _ in range(2)
+    ]
+    publisher = AvlPublisher(url=URL, prefix=prefix)
+    for consumer in consumers:
+        consumer.start()
+    try:
+        for consumer in consumers:
+            _until(consumer.connected.is_set, "a consumer to connect")
+        _until(publisher.connected.is_set, "the publisher to connect")
+        time.sleep(0.3)  # let both SUBACKs land before the first publish
+        sent = 20
+        for i in range(sent):
+            assert publisher.publish(
+                city="helsinki", callsign=f"SHARE-{i}", lon=24.94, lat=60.165, at=clock.now()
+            )
+
+        def received() -> int:
+            return sum(c.stats.snapshot()["received"] for c in consumers)
+
+        _until(lambda: received() >= sent * copies, f"{sent * copies} deliveries")
+        time.sleep(0.5)  # a duplicate delivery would have arrived by now
+        assert received() == sent * copies
+        held = [[r.callsign for r in c.coalescer.drain()] for c in consumers]
+        everyone = {f"SHARE-{i}" for i in range(sent)}
+        if copies == 1:  # each report with exactly one of the two
+            assert sorted(held[0] + held[1]) == sorted(everyone)
+        else:  # each report with both
+            assert set(held[0]) == set(held[1]) == everyone
+    finally:
+        publisher.close()
+        for consumer in consumers:
+            consumer.stop()

@@ -42,6 +42,7 @@ def _reason(payload: bytes | str, topic: str = TOPIC) -> str:
 def test_topics_round_trip() -> None:
     assert topic_for(PREFIX, "helsinki", "helsinki.P-01") == TOPIC
     assert subscription("pingan/avl/") == "pingan/avl/+/+"
+    assert subscription("pingan/avl", "pingan-avl") == "$share/pingan-avl/pingan/avl/+/+"
     assert parse_topic(TOPIC, PREFIX) == ("helsinki", "helsinki.P-01")
     for bad in ("other/avl/helsinki/x", "pingan/avl/helsinki", "pingan/avl/a/b/c", "pingan/avl//x"):
         with pytest.raises(Dropped) as caught:
@@ -168,3 +169,16 @@ def test_the_job_idles_with_one_log_line_when_mqtt_is_off(
     finally:
         dispatch_settings.cache_clear()
     assert "AVL over MQTT is off" in caplog.text
+
+
+def test_share_group_must_be_one_topic_level() -> None:
+    from pydantic import ValidationError
+
+    from pingan.dispatch.settings import DispatchSettings
+
+    assert DispatchSettings().avl_share_group == "pingan-avl"
+    assert DispatchSettings(avl_share_group="").avl_share_group == ""
+    for bad in ("a/b", "a+", "#", "$x"):
+        with pytest.raises(ValidationError) as caught:
+            DispatchSettings(avl_share_group=bad)
+        assert "avl_share_group" in str(caught.value)
