@@ -234,18 +234,27 @@ def release_all(*, db: Session, incident: Incident, actor: Actor, at: datetime) 
 
 def camera_reads(*, db: Session, incident_id: int) -> list[CameraTaskRead]:
     """The incident's camera tasks, oldest first (active and released)."""
-    rows = db.scalars(
-        select(CameraTask)
-        .where(CameraTask.incident_id == incident_id)
+    return camera_reads_for(db=db, incident_ids=[incident_id]).get(incident_id, [])
+
+
+def camera_reads_for(
+    *, db: Session, incident_ids: Sequence[int]
+) -> dict[int, list[CameraTaskRead]]:
+    """The camera tasks of several incidents (by incident id, oldest first), in one query."""
+    out: dict[int, list[CameraTaskRead]] = {}
+    if not incident_ids:
+        return out
+    rows = db.execute(
+        select(CameraTask, Unit.callsign)
+        .outerjoin(Unit, Unit.id == CameraTask.unit_id)
+        .where(CameraTask.incident_id.in_(incident_ids))
         .order_by(CameraTask.tasked_at, CameraTask.id)
     )
-    out: list[CameraTaskRead] = []
-    for task in rows:
-        unit = db.get(Unit, task.unit_id)
-        out.append(
+    for task, callsign in rows:
+        out.setdefault(task.incident_id, []).append(
             CameraTaskRead(
                 unit_id=task.unit_id,
-                callsign=unit.callsign if unit is not None else "",
+                callsign=callsign or "",
                 tasked_at=task.tasked_at,
                 released_at=task.released_at,
                 actor=task.actor,

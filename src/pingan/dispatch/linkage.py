@@ -35,7 +35,7 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from pingan.city.models import District
 from pingan.core import audit, clock
@@ -435,19 +435,36 @@ def _rules_department(db: Session, call_type: str) -> str | None:
 
 def suggested_department(*, db: Session, incident: Incident) -> Department | None:
     """The department a clear non-police incident would go to (None for police or unclear)."""
-    if incident.police or incident.unclear:
-        return None
+    return suggested_departments(db=db, incidents=[incident]).get(incident.id)
+
+
+def suggested_departments(
+    *, db: Session, incidents: Sequence[Incident]
+) -> dict[int, Department | None]:
+    """:func:`suggested_department` of several incidents (by id), the departments, their
+    places and the incidents' places read once for all of them."""
+    clear = [i for i in incidents if not i.police and not i.unclear]
+    out: dict[int, Department | None] = {i.id: None for i in incidents}
+    if not clear:
+        return out
     departments = list_departments(db=db)
     if not departments:
-        return None
-    place = _paths(db, [incident.jurisdiction_id]).get(incident.jurisdiction_id or -1)
-    code = suggest_department(
-        incident.call_type or None,
-        _choices(db, departments),
-        jurisdiction_path=place,
-        rules_department=_rules_department(db, incident.call_type),
-    )
-    return next((d for d in departments if d.code == code), None)
+        return out
+    choices = _choices(db, departments)
+    places = _paths(db, [i.jurisdiction_id for i in clear])
+    rules: dict[str, str | None] = {}
+    for incident in clear:
+        call_type = incident.call_type
+        if call_type not in rules:
+            rules[call_type] = _rules_department(db, call_type)
+        code = suggest_department(
+            call_type or None,
+            choices,
+            jurisdiction_path=places.get(incident.jurisdiction_id or -1),
+            rules_department=rules[call_type],
+        )
+        out[incident.id] = next((d for d in departments if d.code == code), None)
+    return out
 
 
 def seed_demo_departments(*, db: Session, actor: Actor = "system") -> int:
@@ -1212,31 +1229,45 @@ def _follow_up_brief(case: FollowUpCase) -> FollowUpBrief:
     )
 
 
-def incident_linkage(*, db: Session, incident: Incident, read: IncidentRead) -> IncidentRead:
-    """``read`` with the incident's suggested department, latest transfer and follow-up case."""
-    suggested = None
-    if incident.status == "new":  # only a new incident can be handed over
-        found = suggested_department(db=db, incident=incident)
-        suggested = department_ref(found) if found is not None else None
-    transfer = db.scalars(
-        select(Transfer)
-        .where(Transfer.incident_id == incident.id)
-        .order_by(Transfer.id.desc())
-        .limit(1)
-    ).first()
-    case = db.scalars(
-        select(FollowUpCase)
-        .where(FollowUpCase.incident_id == incident.id)
-        .order_by((FollowUpCase.status == "open").desc(), FollowUpCase.id.desc())
-        .limit(1)
-    ).first()
-    return read.model_copy(
-        update={
-            "suggested_department": suggested,
-            "transfer": _transfer_brief(transfer) if transfer is not None else None,
-            "follow_up": _follow_up_brief(case) if case is not None else None,
-        }
-    )
+def incident_linkages(
+    *, db: Session, incidents: Sequence[Incident], reads: Sequence[IncidentRead]
+) -> list[IncidentRead]:
+    """``reads`` with each incident's suggested department (a new incident only), latest
+    transfer and follow-up case (an open one first, else the newest); the transfers and
+    the cases of all of them are read in one query each."""
+    ids = [i.id for i in incidents]
+    transfers: dict[int, Transfer] = {}
+    cases: dict[int, FollowUpCase] = {}
+    if ids:
+        for row in db.scalars(
+            select(Transfer).where(Transfer.incident_id.in_(ids)).order_by(Transfer.id.desc())
+        ):
+            transfers.setdefault(row.incident_id, row)
+        for found_case in db.scalars(
+            select(FollowUpCase)
+            .where(FollowUpCase.incident_id.in_(ids))
+            .options(selectinload(FollowUpCase.visits))
+            .order_by((FollowUpCase.status == "open").desc(), FollowUpCase.id.desc())
+        ):
+            cases.setdefault(found_case.incident_id, found_case)
+    # Only a new incident can be handed over.
+    found = suggested_departments(db=db, incidents=[i for i in incidents if i.status == "new"])
+    out: list[IncidentRead] = []
+    for incident, read in zip(incidents, reads, strict=True):
+        department = found.get(incident.id)
+        suggested = department_ref(department) if department is not None else None
+        transfer = transfers.get(incident.id)
+        case = cases.get(incident.id)
+        out.append(
+            read.model_copy(
+                update={
+                    "suggested_department": suggested,
+                    "transfer": _transfer_brief(transfer) if transfer is not None else None,
+                    "follow_up": _follow_up_brief(case) if case is not None else None,
+                }
+            )
+        )
+    return out
 
 
 async def run_sweep(ctx: Context) -> SweepReport:

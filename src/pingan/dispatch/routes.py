@@ -168,7 +168,7 @@ def list_incidents(
 ) -> Any:
     """The caller's incidents, newest first (phone numbers always masked in lists)."""
     rows = service.list_incidents(db=db, principal=who, status=status_, limit=limit)
-    return JSONResponse([dump_personal(service.incident_read(db=db, incident=i)) for i in rows])
+    return JSONResponse([dump_personal(r) for r in service.incident_reads(db=db, incidents=rows)])
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentRead, summary="One incident")

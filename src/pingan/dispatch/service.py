@@ -1144,67 +1144,91 @@ def call_type_label(call_type: str) -> dict[str, str]:
 
 def incident_read(*, db: Session, incident: Incident) -> IncidentRead:
     """An incident as the API shows it (the phone still raw: masking happens on output)."""
-    district = db.get(District, incident.district_id) if incident.district_id is not None else None
-    assignments = list(
-        db.scalars(
-            select(IncidentUnit)
-            .where(IncidentUnit.incident_id == incident.id)
-            .order_by(IncidentUnit.id)
-        )
+    return incident_reads(db=db, incidents=[incident])[0]
+
+
+def incident_reads(*, db: Session, incidents: Sequence[Incident]) -> list[IncidentRead]:
+    """Several incidents as the API shows them, in order: a fixed handful of queries for
+    the lot (districts, assignments, units, camera tasks, linkage), not a few per incident."""
+    if not incidents:
+        return []
+    ids = [i.id for i in incidents]
+    district_ids = {i.district_id for i in incidents if i.district_id is not None}
+    districts = (
+        {d.id: d for d in db.scalars(select(District).where(District.id.in_(district_ids)))}
+        if district_ids
+        else {}
     )
-    units: list[AssignmentRead] = []
-    for a in assignments:
-        unit = db.get(Unit, a.unit_id)
-        units.append(
-            AssignmentRead(
-                unit_id=a.unit_id,
-                callsign=unit.callsign if unit is not None else "",
-                status=unit.status if unit is not None and a.cleared_at is None else "cleared",
-                dispatched_at=a.dispatched_at,
-                arrived_at=a.arrived_at,
-                cleared_at=a.cleared_at,
+    assignments: dict[int, list[IncidentUnit]] = defaultdict(list)
+    for a in db.scalars(
+        select(IncidentUnit).where(IncidentUnit.incident_id.in_(ids)).order_by(IncidentUnit.id)
+    ):
+        assignments[a.incident_id].append(a)
+    cameras = camera_service.camera_reads_for(db=db, incident_ids=ids)
+    unit_ids = {a.unit_id for rows in assignments.values() for a in rows}
+    units = (
+        {u.id: u for u in db.scalars(select(Unit).where(Unit.id.in_(unit_ids)))} if unit_ids else {}
+    )
+    reads: list[IncidentRead] = []
+    for incident in incidents:
+        district = districts.get(incident.district_id) if incident.district_id else None
+        units_read: list[AssignmentRead] = []
+        for a in assignments.get(incident.id, []):
+            unit = units.get(a.unit_id)
+            units_read.append(
+                AssignmentRead(
+                    unit_id=a.unit_id,
+                    callsign=unit.callsign if unit is not None else "",
+                    status=unit.status if unit is not None and a.cleared_at is None else "cleared",
+                    dispatched_at=a.dispatched_at,
+                    arrived_at=a.arrived_at,
+                    cleared_at=a.cleared_at,
+                )
+            )
+        reads.append(
+            IncidentRead(
+                id=incident.id,
+                status=incident.status,
+                call_type=incident.call_type,
+                call_type_label=call_type_label(incident.call_type),
+                priority=incident.priority,
+                police=incident.police,
+                unclear=incident.unclear,
+                triage_reasons=list(incident.triage_reasons or []),
+                text=incident.call_text,
+                lon=incident.lon,
+                lat=incident.lat,
+                address=incident.address,
+                source=incident.source,
+                district=DistrictRef(id=district.id, code=district.code, name=district.name)
+                if district
+                else None,
+                received_at=incident.received_at,
+                dispatched_at=incident.dispatched_at,
+                first_arrival_at=incident.first_arrival_at,
+                closed_at=incident.closed_at,
+                outcome=incident.outcome,
+                duplicates=[DuplicateRead.model_validate(d) for d in incident.duplicates or []],
+                duplicate_of=incident.duplicate_of,
+                recommendations=[
+                    RecommendationRead.model_validate(r) for r in incident.recommendation or []
+                ],
+                units=units_read,
+                caller_phone=incident.caller_phone,
+                override_reason=incident.override_reason,
+                cameras=cameras.get(incident.id, []),
             )
         )
-    read = IncidentRead(
-        id=incident.id,
-        status=incident.status,
-        call_type=incident.call_type,
-        call_type_label=call_type_label(incident.call_type),
-        priority=incident.priority,
-        police=incident.police,
-        unclear=incident.unclear,
-        triage_reasons=list(incident.triage_reasons or []),
-        text=incident.call_text,
-        lon=incident.lon,
-        lat=incident.lat,
-        address=incident.address,
-        source=incident.source,
-        district=DistrictRef(id=district.id, code=district.code, name=district.name)
-        if district
-        else None,
-        received_at=incident.received_at,
-        dispatched_at=incident.dispatched_at,
-        first_arrival_at=incident.first_arrival_at,
-        closed_at=incident.closed_at,
-        outcome=incident.outcome,
-        duplicates=[DuplicateRead.model_validate(d) for d in incident.duplicates or []],
-        duplicate_of=incident.duplicate_of,
-        recommendations=[
-            RecommendationRead.model_validate(r) for r in incident.recommendation or []
-        ],
-        units=units,
-        caller_phone=incident.caller_phone,
-        override_reason=incident.override_reason,
-        cameras=camera_service.camera_reads(db=db, incident_id=incident.id),
-    )
-    return _with_linkage(db, incident, read)
+    return _with_linkage(db, incidents, reads)
 
 
-def _with_linkage(db: Session, incident: Incident, read: IncidentRead) -> IncidentRead:
-    """``read`` with the linkage fields: suggested department, transfer, follow-up case."""
-    from pingan.dispatch.linkage import incident_linkage  # linkage imports this module
+def _with_linkage(
+    db: Session, incidents: Sequence[Incident], reads: list[IncidentRead]
+) -> list[IncidentRead]:
+    """``reads`` with the linkage fields: suggested department, transfer, follow-up case."""
+    from pingan.dispatch.linkage import incident_linkages  # linkage imports this module
 
-    return incident_linkage(db=db, incident=incident, read=read)
+    return incident_linkages(db=db, incidents=incidents, reads=reads)
 
 
 # ---------------------------------------------------------------------------- statistics

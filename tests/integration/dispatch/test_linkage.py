@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from typer.testing import CliRunner
 
 from pingan.city.models import City
@@ -500,6 +500,60 @@ def test_a_dispute_becomes_a_follow_up_case_with_visits(desk: Desk) -> None:
         assert desk.get("/api/dispatch/follow-ups", who="elsewhere", status="all").json() == []
         _error(desk.get(f"/api/dispatch/follow-ups/{case['id']}", who="elsewhere"), 404, "case_id")
         _error(desk.get("/api/dispatch/follow-ups/999999"), 404, "case_id")
+
+
+# ---------------------------------------------------------------------------- the incident list
+
+
+def _linked_three(desk: Desk) -> None:
+    """A water call handed to the water company and a dispute with a follow-up case."""
+    water = desk.call(WATER)
+    r = desk.post(f"/api/dispatch/incidents/{water['id']}/transfer", {})
+    assert r.status_code == 201, r.text
+    dispute = desk.call(DISPUTE)
+    visits = [(clock.now() + timedelta(days=d)).isoformat() for d in (1, 7)]
+    body = {"assignee": "officer-1", "summary": "停车位纠纷", "visits": visits}
+    r = desk.post(f"/api/dispatch/incidents/{dispute['id']}/follow-up", body, who="officer")
+    assert r.status_code == 201, r.text
+    desk.call(NOISE)  # new, with a suggested department
+
+
+def test_the_incident_list_shows_what_each_incident_shows_in_a_fixed_number_of_queries(
+    desk: Desk,
+) -> None:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    def list_queries() -> tuple[int, list[dict[str, Any]]]:
+        statements.clear()
+        event.listen(desk.db.engine, "before_cursor_execute", count)
+        try:
+            r = desk.get("/api/dispatch/incidents", status="all")
+        finally:
+            event.remove(desk.db.engine, "before_cursor_execute", count)
+        assert r.status_code == 200, r.text
+        return len(statements), r.json()
+
+    _linked_three(desk)
+    few, listed = list_queries()
+    assert len(listed) == 3
+    _linked_three(desk)  # (the six spots of the scene are then used up)
+    many, listed = list_queries()
+    assert len(listed) == 6
+    # Twice the incidents, the same queries (it was a handful more per incident).
+    assert many == few, (few, many)
+    # Each entry is what the incident's own page shows (lists always mask the phone).
+    for entry in listed:
+        own = desk.get(f"/api/dispatch/incidents/{entry['id']}").json()
+        assert {k: v for k, v in entry.items() if k != "caller_phone"} == {
+            k: v for k, v in own.items() if k != "caller_phone"
+        }
+    kinds = {(e["transfer"] is not None, e["follow_up"] is not None) for e in listed}
+    assert kinds == {(True, False), (False, True), (False, False)}
+    assert any(e["suggested_department"] for e in listed)
+    assert all(e["follow_up"]["visits"] == 2 for e in listed if e["follow_up"])
 
 
 # ---------------------------------------------------------------------------- CLI
