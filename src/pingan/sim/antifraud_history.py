@@ -37,7 +37,7 @@ from pingan.antifraud.models import Signal
 from pingan.antifraud.schemas import BankAnswer, ContactCreate, StopPaymentCreate, WarningClose
 from pingan.city import service as city_service
 from pingan.city.models import District
-from pingan.core import clock, outbox
+from pingan.core import audit, clock, outbox
 from pingan.core.auth import service as auth
 from pingan.core.auth.models import ApiKey, Jurisdiction
 from pingan.core.auth.permissions import Principal
@@ -47,6 +47,8 @@ from pingan.sim.generators.antifraud import BANK, OPERATOR, PLATFORM, TYPOLOGIES
 
 PREFIX: Final = "hist-"
 ACTOR: Final = Principal.system("sim:antifraud-history")
+HISTORY_ENTITY: Final = "sim_antifraud_history"
+"""The audit entity of a backfill's completion record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,9 @@ class HistoryReport:
     stop_payments: int = 0
     frozen: int = 0
     skipped: bool = False
+    resumed: bool = False
+    """An earlier backfill had stopped part-way: its people were replayed (the same seeded
+    draws; stored reports answer as duplicates, finished warnings are left as they are)."""
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -108,7 +113,20 @@ def _centre(geometry: str) -> tuple[float, float] | None:
 
 
 def has_history(*, db: Database) -> bool:
-    """Whether a backfill already ran on this database (its reports carry the prefix)."""
+    """Whether a backfill ran to its end on this database (its audited completion record).
+    One stopped part-way (the process killed) is not history yet: the next backfill with
+    the same seed resumes it."""
+    with db.session() as s:
+        found = s.scalar(
+            select(func.count())
+            .select_from(audit.AuditRecord)
+            .where(audit.AuditRecord.entity == HISTORY_ENTITY)
+        )
+    return bool(found)
+
+
+def _started(db: Database) -> bool:
+    """Whether an earlier backfill stored reports (complete or not)."""
     with db.session() as s:
         found = s.scalar(
             select(func.count())
@@ -147,11 +165,18 @@ def backfill(
     progress: Callable[[int, int], None] | None = None,
 ) -> HistoryReport:
     """Simulate the desk's history from ``since`` (default 1 January of the year before
-    ``until``) to ``until``; nothing when a backfill already ran (``skipped``)."""
+    ``until``) to ``until``; nothing when a backfill already ran to its end (``skipped``).
+
+    A backfill stopped part-way (the process killed) is resumed by the next one with the
+    same seed: the draws are replayed from the start, reports already stored answer as
+    duplicates with their warning, a warning already closed is left as it is and one still
+    open gets its follow-up. The end is recorded in the audit trail (entity
+    :data:`HISTORY_ENTITY`), which is what :func:`has_history` looks for."""
     report = HistoryReport()
     if has_history(db=db):
         report.skipped = True
         return report
+    report.resumed = _started(db)
     params = years or YEARS
     start = since or datetime(until.year - 1, 1, 1, tzinfo=UTC)
     homes = _homes(db, city)
@@ -200,6 +225,24 @@ def backfill(
             day += timedelta(days=1)
             if progress is not None:
                 progress(report.days, total)
+        with db.session() as s:
+            audit.record(
+                s,
+                actor=ACTOR,
+                action=audit.CREATE,
+                entity=HISTORY_ENTITY,
+                entity_id=seed,
+                reason="simulated history (not real records)",
+                detail={
+                    "since": start.isoformat(),
+                    "until": until.isoformat(),
+                    "people": report.people,
+                    "warnings": report.warnings,
+                    "stop_payments": report.stop_payments,
+                    "frozen": report.frozen,
+                    "resumed": report.resumed,
+                },
+            )
     return report
 
 
@@ -236,9 +279,39 @@ def _one_person(
     if warning_id is None:
         return
     report.warnings += 1
+    # Every draw first, whatever the database holds, so a resumed backfill stays in step.
+    stop = moves and sent > 0 and rng.random() < year.stop_share
+    asked_after = timedelta(minutes=rng.uniform(10, 60)) if stop else timedelta(0)
+    frozen = stop and rng.random() < year.freeze_share
+    report.stop_payments += stop
+    report.frozen += frozen
+    _follow_up(
+        db, secret, warning_id, sent, last, bank, stop=stop, asked_after=asked_after,
+        frozen=frozen, moves=moves,
+    )  # fmt: skip
+
+
+def _follow_up(
+    db: Database,
+    secret: str,
+    warning_id: int,
+    sent: float,
+    last: datetime,
+    bank: Principal,
+    *,
+    stop: bool,
+    asked_after: timedelta,
+    frozen: bool,
+    moves: bool,
+) -> None:
+    """The simulated team and bank on one warning, in one transaction: a stop-payment held
+    then frozen or released, or a dissuading call; the warning closed a day and a half
+    later. Nothing when the warning is closed already (a resumed backfill)."""
     with db.session() as s:
-        if moves and sent > 0 and rng.random() < year.stop_share:
-            with clock.frozen(last + timedelta(minutes=rng.uniform(10, 60))):
+        if antifraud.get_warning(db=s, warning_id=warning_id).status == "closed":
+            return
+        if stop:
+            with clock.frozen(last + asked_after):
                 sp = antifraud.request_stop_payment(
                     db=s,
                     warning_id=warning_id,
@@ -248,7 +321,6 @@ def _one_person(
                     secret=secret,
                     actor=ACTOR,
                 )
-                report.stop_payments += 1
             with clock.frozen(last + timedelta(minutes=90)):
                 antifraud.answer_stop_payment(
                     db=s,
@@ -256,7 +328,6 @@ def _one_person(
                     stop_payment_id=sp.id,
                     answer=BankAnswer(decision="held", bank_ref=f"HIST-{sp.id}"),
                 )
-            frozen = rng.random() < year.freeze_share
             with clock.frozen(last + timedelta(hours=30)):
                 antifraud.answer_stop_payment(
                     db=s,
@@ -264,7 +335,6 @@ def _one_person(
                     stop_payment_id=sp.id,
                     answer=BankAnswer(decision="frozen" if frozen else "released"),
                 )
-            report.frozen += frozen
             outcome = "intercepted" if frozen else "lost"
         elif moves and sent > 0:
             outcome = "lost"
