@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -59,17 +60,87 @@ def drop_postgres_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class _Templates:
+    """Databases holding every table and no rows, made once per test process: a test whose
+    fixtures create every table anyway (the ``database`` fixture) starts from a copy — a
+    file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for PostgreSQL — instead of
+    issuing the whole schema's DDL again (~1 s a test on PostgreSQL). Tests of the schema
+    itself (migrations) and any test without the ``database`` fixture get an empty one."""
+
+    def __init__(self) -> None:
+        self.sqlite: Path | None = None
+        self.postgres: str | None = None
+
+    @staticmethod
+    def _create_all(url: str) -> None:
+        from pingan.assembly import load_modules
+        from pingan.core.db import Base, Database
+
+        load_modules()
+        db = Database(url, pooled=False)
+        try:
+            Base.metadata.create_all(db.engine)
+        finally:
+            db.dispose()
+
+    def sqlite_copy(self, target: Path, scratch: Path) -> None:
+        if self.sqlite is None:
+            template = scratch / "pingan-template.db"
+            self._create_all(f"sqlite:///{template}")  # closed: the WAL is checkpointed
+            self.sqlite = template
+        shutil.copyfile(self.sqlite, target)
+
+    def postgres_copy(self) -> str:
+        import psycopg
+
+        if self.postgres is None:
+            url = make_postgres_database()
+            self._create_all(url)
+            self.postgres = url
+        name = f"pingan_t_{uuid.uuid4().hex[:12]}"
+        template = self.postgres.rsplit("/", 1)[1]
+        dsn = POSTGRES_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop(self) -> None:
+        if self.postgres is not None:
+            drop_postgres_database(self.postgres)
+            self.postgres = None
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Templates]:
+    templates = _Templates()
+    try:
+        yield templates
+    finally:
+        templates.drop()
+
+
 @pytest.fixture(
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
 )
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database URL: a SQLite file, and (second run) a fresh PostgreSQL database."""
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    _templates: _Templates,
+) -> Iterator[str]:
+    """A database URL: a SQLite file, and (second run) a fresh PostgreSQL database. Empty,
+    unless the test also uses the ``database`` fixture (which creates every table): then
+    a copy of a database with every table (see :class:`_Templates`)."""
+    with_tables = "database" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'pingan.db'}"
+        path = tmp_path / "pingan.db"
+        if with_tables:
+            _templates.sqlite_copy(path, tmp_path_factory.getbasetemp())
+        yield f"sqlite:///{path}"
         return
     if _PG_REASON is not None:
         pytest.skip(_PG_REASON)
-    url = make_postgres_database()
+    url = _templates.postgres_copy() if with_tables else make_postgres_database()
     try:
         yield url
     finally:
