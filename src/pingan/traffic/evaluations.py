@@ -160,6 +160,7 @@ def create(*, db: Session, who: Principal, body: EvaluationCreate, data_dir: Pat
         seeds=body.seeds,
         controllers=list(body.controllers),
         duration_s=body.duration_s,
+        calibrate=body.calibrate,
         result={"signals": body.signals} if scenario == ARTERIAL else None,
         created_by=who.username,
     )
@@ -176,6 +177,7 @@ def create(*, db: Session, who: Principal, body: EvaluationCreate, data_dir: Pat
             "plan_id": row.plan_id,
             "seeds": body.seeds,
             "controllers": body.controllers,
+            "calibrate": body.calibrate,
         },
     )
     return row
@@ -222,6 +224,7 @@ def read(row: Evaluation, lang: str) -> dict[str, Any]:
         "seeds": row.seeds,
         "controllers": row.controllers,
         "duration_s": row.duration_s,
+        "calibrate": row.calibrate,
         "result": result,
         "error": error,
         "created_by": row.created_by,
@@ -534,6 +537,7 @@ def run_in_child(database_url: str, evaluation_id: int, workdir: str, data_dir: 
                 workdir=base / "work",
                 controllers=tuple(controllers),
                 progress=tick,
+                calibrate=row.calibrate,
                 # Pingan's candidate plans, simulated before the comparison: 0.05 → 0.1.
                 calibration_progress=lambda k, n: set_progress(0.05 + 0.05 * k / n),
                 plan_programs=plan_programs,

@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -143,6 +145,7 @@ class Evaluation(Base):
     seeds: Mapped[int] = mapped_column(Integer, default=1)
     controllers: Mapped[list[str]] = mapped_column(JSON, default=list)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
+    calibrate: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     error_key: Mapped[str | None] = mapped_column(String(80), default=None)

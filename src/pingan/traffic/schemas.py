@@ -73,3 +73,9 @@ class EvaluationCreate(_Body):
         None, ge=120, le=86400, description="Shorten the scenario to this many seconds."
     )
     signals: int = Field(5, ge=2, le=20, description="Signals of the generated arterial.")
+    calibrate: bool = Field(
+        True,
+        description="Simulate each of Pingan's candidate cycles once (seed 1000) and keep the "
+        "fastest before the comparison; false: the estimated-delay choice, a quicker run. "
+        "A stored plan's timing is given, so it is never recalibrated.",
+    )

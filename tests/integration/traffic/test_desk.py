@@ -426,10 +426,12 @@ def test_evaluations_run_as_parallel_jobs(desk: Desk, monkeypatch: pytest.Monkey
             "seeds": 1,
             "controllers": ["default", "pingan"],
             "duration_s": 600,
+            "calibrate": False,  # the quick run: Pingan's cycle by estimated delay
         },
     )
     assert ok.status_code == 202, ok.text
     assert ok.json()["status"] == "queued" and ok.json()["progress"] == 0.0
+    assert ok.json()["calibrate"] is False
     # A SUMO network that fails to load: the job fails with the error, the other one runs.
     folder = Path(desk.settings.data_dir) / "traffic" / "scenarios" / "broken"
     folder.mkdir(parents=True)
@@ -470,6 +472,7 @@ def test_evaluations_run_as_parallel_jobs(desk: Desk, monkeypatch: pytest.Monkey
     assert done["progress"] == 1.0 and done["error"] is None
     assert set(done["result"]["table"]) == {"default", "pingan"}
     assert done["result"]["signals"] == 3
+    assert done["result"]["calibration"] == []  # no candidate was simulated
     assert all(row["corridor_tt"][0] > 0 for row in done["result"]["table"].values())
     failed = desk.get(f"/api/traffic/evaluations/{ids[1]}").json()
     assert failed["status"] == "failed" and failed["result"] is None

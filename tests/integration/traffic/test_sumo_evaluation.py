@@ -218,6 +218,7 @@ def test_cli_evaluate_prints_the_table(arterial: sumo.Arterial, tmp_path: Path) 
             "1",
             "--controllers",
             "default,pingan",
+            "--no-calibrate",  # calibration has its own test (the evaluation fixture)
             "--out",
             str(tmp_path / "out"),
         ],
@@ -237,7 +238,11 @@ def test_cli_evaluate_prints_the_table(arterial: sumo.Arterial, tmp_path: Path) 
 def test_cli_plan_writes_the_plan_files(
     arterial: sumo.Arterial, tmp_path: Path, calibrate: str
 ) -> None:
-    cfg = arterial.directory / "arterial.sumocfg"
+    # The first 400 s of the arterial's demand: the command's wiring is what is tested here
+    # (the calibration itself is tested on the whole scenario by the evaluation fixture).
+    cfg = sumo.write_sumocfg(
+        tmp_path / "short.sumocfg", net=arterial.net, routes=[arterial.routes(0)], end=400.0
+    )
     out = tmp_path / "plan"
     result = CliRunner().invoke(
         app,
