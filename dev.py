@@ -100,7 +100,8 @@ def cmd_lint(args: list[str]) -> int:
 def cmd_test(args: list[str]) -> int:
     lint = cmd_lint([])
     say("pytest")
-    tests = sh(PY, "-m", "pytest", *(args or ["-q"]))
+    # One test process per core (pytest-xdist); a later -n in args wins, -n 0 runs in one.
+    tests = sh(PY, "-m", "pytest", "-n", "auto", *(args or ["-q"]))
     return lint or tests
 
 

@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist's workers inherit COLUMNS=80 and LINES=24; the CLIs' rich consoles, created at
+# import, would fix their width from them and wrap or crop what the CLI tests read (a test
+# passes its own COLUMNS to the invocation when it needs a width).
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "PINGAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -193,7 +193,7 @@ def test_broken_network_is_a_clear_error(tmp_path: Path) -> None:
     assert err.value.field == "net"
     assert err.value.key == "traffic.error.network"
     cfg = sumo.write_sumocfg(tmp_path / "broken.sumocfg", net=broken, routes=[])
-    result = CliRunner().invoke(app, ["evaluate", str(cfg), "--seeds", "1"])
+    result = CliRunner().invoke(app, ["evaluate", str(cfg), "--seeds", "1"], env={"COLUMNS": "400"})
     assert result.exit_code == 1
     assert "broken.net.xml" in result.output
 
