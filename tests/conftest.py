@@ -117,7 +117,7 @@ class _Templates:
 
 
 @pytest.fixture(scope="session")
-def _templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Templates]:
+def _templates() -> Iterator[_Templates]:
     templates = _Templates()
     try:
         yield templates

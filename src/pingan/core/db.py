@@ -90,13 +90,15 @@ def make_engine(
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # JSON columns encoded and decoded by pydantic-core (Rust): several times faster than
     # the standard library on the documents the desks write and read in bulk.
-    json_codec: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": from_json}
+    json_codec: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": from_json}
     if not pooled:
         return create_engine(url, echo=echo, poolclass=NullPool, **json_codec)
     return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True, **json_codec)
 
 
-def _json_dumps(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text (pydantic-core's encoder: several times faster than the
+    standard library's on the documents the desks write in bulk)."""
     return to_json(value).decode("utf-8")
 
 
