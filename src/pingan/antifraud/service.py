@@ -943,8 +943,9 @@ class _Batch:
     known: dict[str, _Known]
     fresh: dict[str, int]
     verdicts: dict[int, TextVerdict]
-    existing: set[str]
-    """People known before the writes (others are inserted, ignoring conflicts)."""
+    existing: set[str] | None
+    """People known before the writes (others are inserted, ignoring conflicts); None
+    when they were not read (every person of the batch is inserted, ignoring conflicts)."""
 
 
 def ingest_signals(
@@ -993,8 +994,13 @@ def ingest_signals(
     now = clock.now()
     # Jurisdiction codes → ids (unknown codes refused before any write).
     codes = {s.jurisdiction for s in parsed if s.jurisdiction is not None}
-    by_code = (
-        {j.code: j.id for j in db.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))}
+    by_code: dict[str, int] = (
+        {
+            code: jid
+            for code, jid in db.execute(
+                select(Jurisdiction.code, Jurisdiction.id).where(Jurisdiction.code.in_(codes))
+            )
+        }
         if codes
         else {}
     )
@@ -1012,24 +1018,35 @@ def ingest_signals(
     phones = [normalise_mobile(s.phone) for s in parsed]
     keys = [keyed_hash(phone, secret) for phone in phones]
     fresh = _fresh_reports(parsed, known)
-    needed = sorted({keys[i] for i in fresh.values()})
-    placed: set[str] = set()
-    existing: set[str] = set()
-    for chunk in _chunks(needed, db):
-        for key, jurisdiction_id in db.execute(
-            select(PotentialVictim.key, PotentialVictim.jurisdiction_id).where(
-                _among(db, PotentialVictim.key, chunk)
-            )
-        ):
-            existing.add(key)
-            if jurisdiction_id is not None:
-                placed.add(key)
-    for i in fresh.values():
-        s = parsed[i]
-        if s.jurisdiction is not None or default_jurisdiction_id is not None:
-            placed.add(keys[i])
-        elif keys[i] not in placed:
-            raise ValidationFailed("antifraud.error.no_place", field=f"signals[{i}].jurisdiction")
+    # A report without a place needs the person to be placed already (or the partner's
+    # default place). Only then are the people read before the writes; otherwise every
+    # person of the batch is inserted ignoring conflicts (an index probe for those who
+    # exist) and read, locked, once in the writes.
+    unplaced = [
+        i
+        for i in fresh.values()
+        if parsed[i].jurisdiction is None and default_jurisdiction_id is None
+    ]
+    existing: set[str] | None = None
+    if unplaced:
+        placed: set[str] = set()
+        existing = set()
+        needed = sorted({keys[i] for i in fresh.values()})
+        for chunk in _chunks(needed, db):
+            for key, jurisdiction_id in db.execute(
+                select(PotentialVictim.key, PotentialVictim.jurisdiction_id).where(
+                    _among(db, PotentialVictim.key, chunk)
+                )
+            ):
+                existing.add(key)
+                if jurisdiction_id is not None:
+                    placed.add(key)
+        placed.update(keys[i] for i in fresh.values() if parsed[i].jurisdiction is not None)
+        for i in unplaced:
+            if keys[i] not in placed:
+                raise ValidationFailed(
+                    "antifraud.error.no_place", field=f"signals[{i}].jurisdiction"
+                )
     # Raw SMS texts: classified together, before any write.
     raw = [i for i in fresh.values() if parsed[i].kind == "sms" and parsed[i].fraud_type is None]
     verdicts: dict[int, TextVerdict] = {}
@@ -1154,7 +1171,7 @@ def _write_batch(
     # row is shared), then every person of the batch is read locked (in key order, so two
     # batches cannot deadlock) and updated from the row as committed: two batches about
     # one person never lose each other's signals.
-    missing = [k for k in needed if k not in batch.existing]
+    missing = needed if batch.existing is None else [k for k in needed if k not in batch.existing]
     if missing and postgres:
         first_phone = {keys[i]: batch.phones[i] for i in fresh.values()}
         _pg_insert_people(db, missing, [first_phone[k] for k in missing], now)
