@@ -98,6 +98,9 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        # Marks of rows already published (SQLite writes them behind the relay).
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.relay.settle(), timeout=10)
         self.relay.uninstall()
         await self.bus.close()
         self.bus_ready = False

@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, Integer, String, delete, event, insert, select
+from sqlalchemy import JSON, BigInteger, Integer, String, delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -180,6 +180,12 @@ class OutboxRelay:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
+        # SQLite only (see _relay_batch): the last id this relay published, and the
+        # published / failed rows whose marks are still to be written.
+        self._sent_up_to = 0
+        self._unmarked: list[int] = []
+        self._failed_unmarked: list[int] = []
+        self._marker: asyncio.Task[None] | None = None
 
     def install(self) -> None:
         """Wake this relay whenever a session that recorded outbox rows commits."""
@@ -230,7 +236,7 @@ class OutboxRelay:
         while True:
             self._wake.clear()
             try:
-                await self.relay_once()
+                await self.relay_once(settle=False)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the bus or the database is down: retry on the next round
@@ -238,8 +244,12 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval_s)
 
-    async def relay_once(self) -> int:
-        """Publish every unpublished row; returns how many this call published."""
+    async def relay_once(self, *, settle: bool = True) -> int:
+        """Publish every unpublished row; returns how many this call published.
+
+        With ``settle`` (the default) it returns once every row it published is also
+        marked published; the relay's own loop does not wait for SQLite's marks (see
+        :meth:`_relay_batch`)."""
         self._bind_loop()
         assert self._lock is not None
         total = 0
@@ -250,9 +260,19 @@ class OutboxRelay:
                 published, claimed = await self._relay_batch()
                 total += published
                 if published < claimed or claimed < self.batch_size:
-                    return total
+                    break
+        if settle:
+            await self.settle()
+        return total
+
+    async def settle(self) -> None:
+        """Wait until every row this relay published is marked (SQLite's deferred marks)."""
+        while self._marker is not None and not self._marker.done():
+            await asyncio.shield(self._marker)
 
     async def _relay_batch(self) -> tuple[int, int]:
+        if self.db.is_sqlite:
+            return await self._relay_batch_sqlite()
         session = self.db.session_factory()
         try:
             rows = await _finish_in_thread(self._claim, session)
@@ -276,10 +296,82 @@ class OutboxRelay:
         finally:
             await _finish_in_thread(session.close)
 
-    def _claim(self, session: Session) -> list[OutboxMessage]:
+    async def _relay_batch_sqlite(self) -> tuple[int, int]:
+        """Publish the next rows now; mark them published in the background.
+
+        SQLite has one writer at a time. Under a steady stream of writes (partners'
+        signal batches), the relay's "published" mark waited its turn for the write lock
+        for up to seconds, and every event committed meanwhile waited behind it: the
+        anti-fraud streaming bench saw signal → warning p99 of 2.9–3.9 s on SQLite while
+        the batches themselves took at most 70 ms. So on SQLite the relay publishes rows
+        after the last id it sent and writes the marks behind it, in one statement for
+        everything published meanwhile. Ids are a safe high-water mark there: writers are
+        serialised, so a row never commits below one already committed (PostgreSQL's
+        sequence can, hence its row locks instead). Should the process stop before a
+        mark is written, the row goes out again on the next start and consumers drop the
+        duplicate, as after any crash between publish and mark.
+        """
+        # Above the high-water mark only while marks are pending: once every published
+        # row is marked, a claim from the start finds exactly the unpublished ones (and
+        # an id SQLite reused after a purge emptied the table's top is not skipped).
+        marking = self._marker is not None and not self._marker.done()
+        after = self._sent_up_to if marking or self._unmarked else 0
+        session = self.db.session_factory()
+        try:
+            rows = await _finish_in_thread(self._claim, session, after)
+            envelopes = [(row.id, row.envelope()) for row in rows]
+        finally:
+            await _finish_in_thread(session.close)
+        published = 0
+        for row_id, envelope in envelopes:
+            try:
+                await self.bus.publish(envelope)
+            except Exception:
+                log.exception("publishing outbox row %s (%s) failed", row_id, envelope.event_id)
+                self._failed_unmarked.append(row_id)
+                break
+            self._unmarked.append(row_id)
+            self._sent_up_to = row_id
+            published += 1
+        idle = self._marker is None or self._marker.done()
+        if (self._unmarked or self._failed_unmarked) and idle:
+            self._marker = asyncio.ensure_future(self._write_marks())
+        return published, len(envelopes)
+
+    async def _write_marks(self) -> None:
+        """Write the pending marks, one transaction per pass, until none are left; a
+        failed pass is logged and retried on the relay's next round."""
+        while self._unmarked or self._failed_unmarked:
+            done, failed = self._unmarked, self._failed_unmarked
+            self._unmarked, self._failed_unmarked = [], []
+            try:
+                await _finish_in_thread(self._mark_ids, done, failed)
+            except Exception:
+                log.exception("marking %d outbox rows published failed", len(done))
+                self._unmarked[:0], self._failed_unmarked[:0] = done, failed
+                return
+
+    def _mark_ids(self, published: list[int], failed: list[int]) -> None:
+        now = clock.now()
+        with self.db.session() as session:
+            for start in range(0, len(published), 500):
+                chunk = published[start : start + 500]
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(chunk))
+                    .values(published_at=now, attempts=OutboxMessage.attempts + 1)
+                )
+            if failed:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(failed))
+                    .values(attempts=OutboxMessage.attempts + 1)
+                )
+
+    def _claim(self, session: Session, after: int = 0) -> list[OutboxMessage]:
         stmt = (
             select(OutboxMessage)
-            .where(OutboxMessage.published_at.is_(None))
+            .where(OutboxMessage.published_at.is_(None), OutboxMessage.id > after)
             .order_by(OutboxMessage.id)
             .limit(self.batch_size)
         )

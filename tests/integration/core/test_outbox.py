@@ -164,6 +164,49 @@ async def test_relay_publishes_committed_rows_in_order_exactly_as_recorded(db: D
     await bus.close()
 
 
+async def test_sqlite_publishes_while_another_writer_holds_the_lock_and_marks_after(
+    db: Database,
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's single writer: PostgreSQL marks under row locks instead")
+    events = [add_item(db, f"item {i}") for i in range(3)]
+    bus = InProcessBus()
+    got: list[Envelope] = []
+    await bus.subscribe("test.outbox.>", "reader", collector(got))
+    relay = OutboxRelay(db, bus, interval_s=60)
+    writer = db.engine.raw_connection()
+    try:
+        # Another writer (a partner's batch) holds SQLite's write lock.
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO test_outbox_items (name) VALUES ('in progress')")
+        assert await relay.relay_once(settle=False) == 3
+        await bus.drain(timeout=5)
+        assert got == [e.envelope() for e in events]  # out before their marks
+        with db.session() as session:  # a reader is not blocked (WAL)
+            assert (
+                session.scalar(select(func.count()).where(OutboxMessage.published_at.is_(None)))
+                == 3
+            )
+        # The next round does not send them again while their marks wait.
+        assert await relay.relay_once(settle=False) == 0
+    finally:
+        writer.rollback()
+        writer.close()
+    await relay.settle()
+    with db.session() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(r.published_at is not None, r.attempts) for r in rows] == [(True, 1)] * 3
+    # Marked: the next claim starts from the beginning again, so an id SQLite hands out
+    # again once the table's top rows are purged is published, not skipped.
+    with db.session() as session:
+        session.execute(OutboxMessage.__table__.delete())
+    again = add_item(db, "after the purge")
+    assert await relay.relay_once() == 1
+    await bus.drain(timeout=5)
+    assert got[-1] == again.envelope()
+    await bus.close()
+
+
 class FailingBus(InProcessBus):
     """A bus that refuses the n-th publish (the broker went away mid-batch)."""
 
@@ -203,8 +246,8 @@ class CountingRelay(OutboxRelay):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.rounds: list[int] = []
 
-    async def relay_once(self) -> int:
-        n = await super().relay_once()
+    async def relay_once(self, *, settle: bool = True) -> int:
+        n = await super().relay_once(settle=settle)
         self.rounds.append(n)
         return n
 
