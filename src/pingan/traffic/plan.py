@@ -152,6 +152,105 @@ def _webster_phases(
     return greens, phases
 
 
+def _connection(in_lane: Any, out_lane: Any) -> Any:
+    for conn in in_lane.getOutgoing():
+        if conn.getToLane() == out_lane:
+            return conn
+    return None
+
+
+def _serve_together(
+    net: Any, program: Program, sig: CorridorSignal
+) -> tuple[Program, CorridorSignal]:
+    """A joined light's later corridor junctions get green with its first one.
+
+    netconvert may join two or three closely spaced junctions of the corridor into one
+    light and serve the corridor's through movement at them in different phases: every
+    corridor vehicle then stops between them (on the demo city, one such light sat 8 m
+    from its second junction). In every phase that gives the corridor green at the first
+    junction, the later junctions' corridor links are given green too, unless one of them
+    crosses a movement green in that phase; a movement merging into the same road is made
+    to yield (``g``) instead. The change and transition phases after such a phase carry
+    the added links as green when the next green phase keeps them green, else as yellow,
+    then red. When that cannot be done for every added link, the programme is left as it
+    is. Returns the programme and the signal whose ``links_out`` / ``links_in`` now hold
+    every corridor link the coordinated phase serves.
+    """
+    tls = net.getTLS(program.tls_id)
+    where: dict[int, tuple[Any, int, Any]] = {}  # link → (node, junction index, out edge)
+    for in_lane, out_lane, index in tls.getConnections():
+        conn = _connection(in_lane, out_lane)
+        node = in_lane.getEdge().getToNode()
+        if conn is not None:
+            where[int(index)] = (node, node.getLinkIndex(conn), out_lane.getEdge())
+    states = [list(p.state) for p in program.phases]
+    n = len(states)
+    changed = False
+    for first, later in ((sig.links_out, sig.later_out), (sig.links_in, sig.later_in)):
+        if not first or not later:
+            continue
+        for k, p in enumerate(program.phases):
+            if p.is_transition or not all(p.state[i] in "Gg" for i in first):
+                continue
+            for link in later:
+                if states[k][link] in "Gg":
+                    continue
+                if link not in where:
+                    return program, sig
+                node, j, out_edge = where[link]
+                for other, c in enumerate(states[k]):
+                    if c not in "Gg" or other == link or other not in where:
+                        continue
+                    o_node, o_j, o_out = where[other]
+                    if o_node is not node or j < 0 or o_j < 0:
+                        continue
+                    try:
+                        foes = node.areFoes(j, o_j) or node.areFoes(o_j, j)
+                    except (AttributeError, IndexError, KeyError):
+                        return program, sig
+                    if not foes:
+                        continue
+                    if o_out is out_edge and other not in (*first, *later):
+                        states[k][other] = "g"  # merging into the corridor: yields
+                    else:
+                        return program, sig  # a crossing movement: leave it as it is
+                states[k][link] = "G"
+                changed = True
+                # The change interval after this green, up to the next green phase.
+                t = (k + 1) % n
+                chain = []
+                while program.phases[t].is_transition and t != k:
+                    chain.append(t)
+                    t = (t + 1) % n
+                keeps = program.phases[t].state[link] in "Gg"
+                for t in chain:
+                    if keeps:
+                        states[t][link] = "G"
+                    elif any(ch in "yY" for ch in program.phases[t].state):
+                        states[t][link] = "y"
+                    else:
+                        states[t][link] = "r"
+    if not changed:
+        together = all(
+            any(
+                all(p.state[i] in "Gg" for i in (*first, *later))
+                for p in program.phases
+                if not p.is_transition
+            )
+            for first, later in ((sig.links_out, sig.later_out), (sig.links_in, sig.later_in))
+            if first and later
+        )
+        if not together:
+            return program, sig
+    phases = [replace(p, state="".join(st)) for p, st in zip(program.phases, states, strict=True)]
+    served = replace(
+        sig,
+        links_out=tuple(sorted({*sig.links_out, *sig.later_out})),
+        links_in=tuple(sorted({*sig.links_in, *sig.later_in})) if sig.links_in else (),
+    )
+    return replace(program, phases=phases), served
+
+
 def _retime(
     program: Program, greens: list[int], durations: list[float], program_id: str
 ) -> Program:
@@ -229,6 +328,10 @@ def green_wave_candidates(
         raise ValidationFailed(
             "traffic.error.too_few_signals", field="corridor", count=len(signals)
         )
+    programs = dict(programs)
+    for k, sig in enumerate(signals):
+        if sig.later_out or sig.later_in:
+            programs[sig.tls_id], signals[k] = _serve_together(net, programs[sig.tls_id], sig)
     c_lo, c_hi = cycle_range
     webster: dict[str, tuple[list[int], list[Phase]]] = {}
     critical = c_lo

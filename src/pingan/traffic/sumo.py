@@ -18,7 +18,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -32,6 +32,7 @@ __all__ = [
     "ProgramPhase",
     "SumoUnavailable",
     "build_arterial",
+    "build_osm_network",
     "build_osm_scenario",
     "corridor_signals",
     "count_link_flows",
@@ -244,6 +245,11 @@ class CorridorSignal:
     links_out: tuple[int, ...]
     links_in: tuple[int, ...]
     """Through links of the opposite direction (empty when the corridor is one-way)."""
+    later_out: tuple[int, ...] = ()
+    """The corridor's through links at later junctions of the same (joined) light, when
+    netconvert joined several junctions of the corridor into one light."""
+    later_in: tuple[int, ...] = ()
+    """The same for the opposite direction."""
 
 
 def reverse_edge(net: Any, edge_id: str) -> str | None:
@@ -290,9 +296,21 @@ def corridor_signals(net: Any, edges: Sequence[str]) -> list[CorridorSignal]:
             for tls in net.getTrafficLights()
             if any(c[0].getEdge() == a for c in tls.getConnections())
         }
-        # A joined light controlling two corridor junctions runs one programme: keep its
-        # first junction only (its offset cannot be set twice).
+        # A joined light controlling two corridor junctions runs one programme: it is
+        # listed at its first junction (its offset cannot be set twice), and the through
+        # links of its later junctions are kept with it (``later_out``/``later_in``).
         seen = {x.tls_id for x in signals}
+        for k, known in enumerate(signals):
+            if known.tls_id not in tls_ids:
+                continue
+            later = _links_between(net, known.tls_id, a.getID(), b.getID())
+            ra, rb = reverse_edge(net, b.getID()), reverse_edge(net, a.getID())
+            later_in = _links_between(net, known.tls_id, ra, rb) if ra and rb else []
+            signals[k] = replace(
+                known,
+                later_out=tuple(sorted({*known.later_out, *later})),
+                later_in=tuple(sorted({*known.later_in, *later_in})),
+            )
         for tls_id in sorted(tls_ids - seen):
             out_links = _links_between(net, tls_id, a.getID(), b.getID())
             if not out_links:
@@ -608,22 +626,12 @@ def arterial_demand(
     return out
 
 
-def build_osm_scenario(
-    pbf: Path,
-    directory: Path,
-    *,
-    seed: int = 0,
-    duration_s: float = 3600.0,
-    period_s: float = 1.5,
-) -> Path:
-    """A SUMO scenario from an OSM extract: network with OSM's signals, random demand.
+def build_osm_network(pbf: Path, directory: Path) -> Path:
+    """``directory/city.net.xml`` from an OSM extract, with OSM's signals.
 
     netconvert cannot read PBF, so the extract is first written as ``.osm`` XML with
     pyosmium. Only roads for cars are kept; traffic lights come from OSM
-    (``highway=traffic_signals``) and netconvert's joining of clustered signals. Demand is
-    ``randomTrips.py`` (fringe-weighted, one trip every ``period_s``) routed by duarouter.
-    Returns the ``.sumocfg``.
-    """
+    (``highway=traffic_signals``) and netconvert's joining of clustered signals."""
     import osmium
 
     require_sumo()
@@ -653,6 +661,22 @@ def build_osm_scenario(
         ],
         what="netconvert",
     )  # fmt: skip
+    return net
+
+
+def build_osm_scenario(
+    pbf: Path,
+    directory: Path,
+    *,
+    seed: int = 0,
+    duration_s: float = 3600.0,
+    period_s: float = 1.5,
+) -> Path:
+    """A SUMO scenario from an OSM extract: network with OSM's signals
+    (:func:`build_osm_network`), random demand: ``randomTrips.py`` (fringe-weighted, one
+    trip every ``period_s``) routed by duarouter. Returns the ``.sumocfg``.
+    """
+    net = build_osm_network(pbf, directory)
     routes = directory / f"city_{seed}.rou.xml"
     _run(
         [
