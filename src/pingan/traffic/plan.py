@@ -159,6 +159,52 @@ def _connection(in_lane: Any, out_lane: Any) -> Any:
     return None
 
 
+def _admit(
+    state: list[str], link: int, where: Mapping[int, tuple[Any, int, Any]], corridor: set[int]
+) -> bool:
+    """Whether ``link`` may be given green in a phase showing ``state``: no movement green
+    there crosses it at its junction. Movements merging into the same road are made to
+    yield (``g``, in ``state``); an unknown link or junction conflict table refuses."""
+    if link not in where:
+        return False
+    node, j, out_edge = where[link]
+    for other, c in enumerate(state):
+        if c not in "Gg" or other == link or other not in where:
+            continue
+        o_node, o_j, o_out = where[other]
+        if o_node is not node or j < 0 or o_j < 0:
+            continue
+        try:
+            foes = node.areFoes(j, o_j) or node.areFoes(o_j, j)
+        except (AttributeError, IndexError, KeyError):
+            return False
+        if not foes:
+            continue
+        if o_out is not out_edge or other in corridor:
+            return False  # a crossing movement: leave the light as it is
+        state[other] = "g"  # merging into the corridor: yields
+    return True
+
+
+def _carry_change(program: Program, states: list[list[str]], k: int, link: int) -> None:
+    """``link``, newly green in phase ``k``, through the change interval after it: green
+    when the next green phase keeps it green, else yellow, then red."""
+    n = len(states)
+    t = (k + 1) % n
+    chain = []
+    while program.phases[t].is_transition and t != k:
+        chain.append(t)
+        t = (t + 1) % n
+    keeps = program.phases[t].state[link] in "Gg"
+    for t in chain:
+        if keeps:
+            states[t][link] = "G"
+        elif any(ch in "yY" for ch in program.phases[t].state):
+            states[t][link] = "y"
+        else:
+            states[t][link] = "r"
+
+
 def _serve_together(
     net: Any, program: Program, sig: CorridorSignal
 ) -> tuple[Program, CorridorSignal]:
@@ -184,7 +230,6 @@ def _serve_together(
         if conn is not None:
             where[int(index)] = (node, node.getLinkIndex(conn), out_lane.getEdge())
     states = [list(p.state) for p in program.phases]
-    n = len(states)
     changed = False
     for first, later in ((sig.links_out, sig.later_out), (sig.links_in, sig.later_in)):
         if not first or not later:
@@ -195,41 +240,11 @@ def _serve_together(
             for link in later:
                 if states[k][link] in "Gg":
                     continue
-                if link not in where:
+                if not _admit(states[k], link, where, {*first, *later}):
                     return program, sig
-                node, j, out_edge = where[link]
-                for other, c in enumerate(states[k]):
-                    if c not in "Gg" or other == link or other not in where:
-                        continue
-                    o_node, o_j, o_out = where[other]
-                    if o_node is not node or j < 0 or o_j < 0:
-                        continue
-                    try:
-                        foes = node.areFoes(j, o_j) or node.areFoes(o_j, j)
-                    except (AttributeError, IndexError, KeyError):
-                        return program, sig
-                    if not foes:
-                        continue
-                    if o_out is out_edge and other not in (*first, *later):
-                        states[k][other] = "g"  # merging into the corridor: yields
-                    else:
-                        return program, sig  # a crossing movement: leave it as it is
                 states[k][link] = "G"
+                _carry_change(program, states, k, link)
                 changed = True
-                # The change interval after this green, up to the next green phase.
-                t = (k + 1) % n
-                chain = []
-                while program.phases[t].is_transition and t != k:
-                    chain.append(t)
-                    t = (t + 1) % n
-                keeps = program.phases[t].state[link] in "Gg"
-                for t in chain:
-                    if keeps:
-                        states[t][link] = "G"
-                    elif any(ch in "yY" for ch in program.phases[t].state):
-                        states[t][link] = "y"
-                    else:
-                        states[t][link] = "r"
     if not changed:
         together = all(
             any(
